@@ -27,9 +27,12 @@
 #include <sys/uio.h>
 
 #include "vhostfs/fs.h"
+#include "vhostfs/iov.h"
 
 struct fuse_session;
 struct fuse_request;
+struct fuse_node; /* engine-private */
+struct fuse_fh;   /* engine-private */
 
 /* Largest non-data argument block the engine copies out of a request. */
 #define FUSE_ENGINE_ARGS_MAX (4096 + 2 * 256 + 128)
@@ -47,6 +50,8 @@ struct fuse_session_config {
 	struct fs *fs;                  /* the back-end served */
 	enum fuse_cache_mode cache;
 	bool xattr;                     /* serve xattrs (off: -ENOSYS as virtiofsd) */
+	bool posix_acl;                 /* offer FUSE_POSIX_ACL (needs xattr; the
+					   back-end serves system.posix_acl_*) */
 	bool writeback;                 /* offer FUSE_WRITEBACK_CACHE */
 	uint32_t max_write;             /* 0 = 1 MiB */
 	uint16_t max_pages;             /* 0 = 256 */
@@ -91,22 +96,29 @@ struct fuse_request {
 	fuse_request_done_fn done;
 	void *transport_ctx;
 
-	/* private to the engine */
+	/* private to the engine (layout may change at any time) */
 	struct fuse_request_engine {
 		struct fuse_session *session;
 		struct fs_call call;
 		uint64_t unique;
-		uint64_t nodeid;
-		uint64_t fh;
+		uint64_t nodeid;        /* header nodeid, resolved into node */
+		uint64_t nodeid2;       /* second nodeid held (newdir, oldnodeid) */
+		uint64_t fh;            /* fh ids held, dropped at completion */
 		uint64_t fh2;
 		uint32_t opcode;
-		uint32_t state;
-		struct fs_inode *inode;
-		struct fs_inode *inode2;
-		struct fs_file *file;
-		struct fs_file *file2;
-		void *bounce;
-		size_t len;
+		uint32_t state;         /* FUSE_REQ_*: exactly one done() */
+		bool noreply;           /* FORGET, BATCH_FORGET, INTERRUPT */
+		struct fuse_node *node; /* held references (NULL: none) */
+		struct fuse_node *node2;
+		struct fuse_fh *fhp;
+		struct fuse_fh *fhp2;
+		void *bounce;           /* rare oversized xattr value, freed at the end */
+		size_t len;             /* argument bytes copied into args[] */
+		size_t total;           /* argument bytes in the request */
+		size_t count;           /* bytes read/written/listed by the back-end */
+		size_t out_len;         /* reply space, header included */
+		struct iov_cursor in;   /* request bytes after the copied arguments */
+		struct iov_cursor out;  /* reply bytes after fuse_out_header */
 		struct iovec data[FUSE_ENGINE_DATA_IOV_MAX];
 		unsigned int data_cnt;
 		union {
@@ -118,6 +130,34 @@ struct fuse_request {
 		} res;
 		struct fs_open_out open;
 		struct fs_setattr setattr;
+		union {
+			struct {                  /* READDIR(PLUS) */
+				size_t budget;
+				size_t used;
+				uint32_t entries;
+				int err;
+				bool plus;
+				bool full;
+			} dir;
+			struct {                  /* GETXATTR/LISTXATTR */
+				void *buf;
+				size_t size;
+				bool in_reply;    /* buf points into the reply */
+			} xattr;
+			struct {                  /* SETLKW interrupt registry */
+				struct fuse_request *next;
+				struct fuse_request *prev;
+				const void *interrupter;
+				int err;
+				bool interrupting;
+				bool completed;
+			} lkw;
+			struct {                  /* OPEN/CREATE/RELEASE */
+				int flags;        /* OPEN after killing S[UG]ID */
+				int err;          /* error to reply after undoing */
+				struct fuse_fh *taken; /* RELEASE(DIR) */
+			} open;
+		} op;
 		_Alignas(8) unsigned char args[FUSE_ENGINE_ARGS_MAX];
 	} engine;
 };
@@ -131,8 +171,9 @@ void fuse_session_process(struct fuse_session *s, struct fuse_request *req);
 /* Counters for tests and logs. */
 struct fuse_session_stats {
 	uint64_t requests;
-	uint64_t errors;   /* error replies sent */
-	uint64_t dropped;  /* requests answered with no reply */
+	uint64_t errors;   /* error replies sent, plus rejected FORGETs */
+	uint64_t dropped;  /* requests that could not be answered at all
+			      (truncated header, no room for a reply) */
 	uint32_t nodes;    /* live nodeids */
 	uint32_t handles;  /* live fhs */
 };
