@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - shared by the integration scripts: run vhostfsd over /dev/fuse.
+#
+# Source it from a bash script with `set -euo pipefail`.  It makes a
+# scratch directory with share/ (the host directory served) and mnt/ (the
+# mount point), and gives:
+#   vfs_require_root, vfs_require_tools TOOL...   skip (exit 77) when missing
+#   vfs_start [vhostfsd options...]               start and wait for the mount
+#   vfs_start_args OPTIONS...                      same, whole command line
+#   vfs_stop                                       umount, daemon must exit 0
+#   vfs_stop_signal SIG                            same, but through a signal
+#   vfs_check_log                                  no sanitizer reports
+#   vfs_fail MSG / vfs_skip MSG / vfs_log MSG
+# Environment: VHOSTFSD (the daemon binary, set by meson), VFS_HELPER (the C
+# helper, set by meson), VFS_START_TIMEOUT (seconds, default 20).
+
+VFS_NAME=$(basename "$0" .sh)
+
+vfs_log() { echo "[$VFS_NAME] $*"; }
+vfs_skip() { echo "[$VFS_NAME] SKIP: $*"; exit 77; }
+
+vfs_fail() {
+	echo "[$VFS_NAME] FAIL: $*" >&2
+	if [ -n "${VFS_LOG:-}" ] && [ -s "$VFS_LOG" ]; then
+		echo "[$VFS_NAME] --- vhostfsd log (last 40 lines) ---" >&2
+		tail -n 40 "$VFS_LOG" >&2
+	fi
+	exit 1
+}
+
+vfs_require_root() {
+	[ "$(id -u)" -eq 0 ] || vfs_skip "needs root (mount(2))"
+	[ -c /dev/fuse ] || vfs_skip "no /dev/fuse"
+	[ -n "${VHOSTFSD:-}" ] && [ -x "$VHOSTFSD" ] ||
+		vfs_skip "VHOSTFSD does not name the vhostfsd binary"
+}
+
+vfs_require_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || vfs_skip "$t is not installed"
+	done
+}
+
+VFS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vhostfs-it.XXXXXX")
+VFS_SHARE=$VFS_TMP/share
+VFS_MNT=$VFS_TMP/mnt
+VFS_LOG=$VFS_TMP/vhostfsd.log
+VFS_PID=
+mkdir -p "$VFS_SHARE" "$VFS_MNT"
+
+vfs_is_mounted() {
+	[ "$(findmnt -n -o FSTYPE -M "$VFS_MNT" 2>/dev/null | tail -n 1)" = \
+		"fuse.vhostfs" ]
+}
+
+vfs_cleanup() {
+	local rc=$?
+	if [ -n "$VFS_PID" ] && kill -0 "$VFS_PID" 2>/dev/null; then
+		kill -KILL "$VFS_PID" 2>/dev/null || true
+		wait "$VFS_PID" 2>/dev/null || true
+	fi
+	while findmnt -M "$VFS_MNT" >/dev/null 2>&1; do
+		umount -l "$VFS_MNT" 2>/dev/null || break
+	done
+	# never rm -rf through a mount that is still there
+	if findmnt -M "$VFS_MNT" >/dev/null 2>&1; then
+		echo "[$VFS_NAME] leaving $VFS_TMP: $VFS_MNT still mounted" >&2
+	else
+		rm -rf "$VFS_TMP"
+	fi
+	exit "$rc"
+}
+trap vfs_cleanup EXIT
+
+# Start vhostfsd on share/ and mnt/ and wait until the mount answers.
+vfs_serving_count() {
+	local n
+	n=$(grep -c "^vhostfsd: serving " "$VFS_LOG" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+
+vfs_start() {
+	vfs_start_args --shared-dir "$VFS_SHARE" --fuse-mount "$VFS_MNT" "$@"
+}
+
+# The same with the whole command line given (it must mount $VFS_MNT).
+vfs_start_args() {
+	local i limit=$((${VFS_START_TIMEOUT:-20} * 10)) before
+	before=$(vfs_serving_count)
+	"$VHOSTFSD" "$@" >>"$VFS_LOG" 2>&1 &
+	VFS_PID=$!
+	for ((i = 0; i < limit; i++)); do
+		kill -0 "$VFS_PID" 2>/dev/null ||
+			vfs_fail "vhostfsd exited during start-up"
+		# our daemon has mounted (an old mount may still be there) and
+		# answers (the mount exists before FUSE_INIT is answered)
+		if [ "$(vfs_serving_count)" -gt "$before" ] && vfs_is_mounted &&
+			timeout 5 stat -f "$VFS_MNT" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	vfs_fail "mount did not come up within ${VFS_START_TIMEOUT:-20} s"
+}
+
+# Wait (bounded) for the daemon to exit; its status must be 0.
+vfs_wait_exit() {
+	local i rc=0
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$VFS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$VFS_PID" 2>/dev/null && vfs_fail "vhostfsd did not exit"
+	wait "$VFS_PID" || rc=$?
+	VFS_PID=
+	[ "$rc" -eq 0 ] || vfs_fail "vhostfsd exited with status $rc"
+	vfs_is_mounted && vfs_fail "$VFS_MNT is still mounted"
+	vfs_check_log
+}
+
+vfs_check_log() {
+	if grep -E -q 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+		"$VFS_LOG"; then
+		vfs_fail "sanitizer report in the vhostfsd log"
+	fi
+}
+
+# Unmount as a user would; the daemon must notice and exit 0.
+vfs_stop() {
+	sync
+	umount "$VFS_MNT" || vfs_fail "umount $VFS_MNT failed"
+	vfs_wait_exit
+}
+
+# Stop through a signal (TERM, INT, ...): the daemon unmounts and exits 0.
+vfs_stop_signal() {
+	kill -"$1" "$VFS_PID"
+	vfs_wait_exit
+}
+
+# Run a command with a time limit; a hang is a failure, not a stuck suite.
+vfs_run() {
+	local limit=$1
+	shift
+	timeout -k 5 "$limit" "$@" || vfs_fail "'$*' failed or timed out ($?)"
+}
