@@ -1,13 +1,16 @@
-# Thin wrapper over meson + ninja.  `make run` and `make check` work on a
-# fresh Debian 12 machine as root: missing packages are installed first.
+# Thin wrapper over meson + ninja.  `make run`, `make demo` and `make check`
+# work on a fresh Debian 12 machine as root: missing packages are installed
+# first.
 
 BUILD ?= build
 JOBS ?= 2
 SHARE ?= $(CURDIR)/var/share
+SOCKET ?= $(CURDIR)/var/vhostfsd.sock
 MOUNT ?= $(CURDIR)/var/mnt
 FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build run check unit integration fuzz bench clean
+.PHONY: all deps build run run-fuse demo check unit integration guest fuzz \
+	bench clean
 
 all: build
 
@@ -20,11 +23,33 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
 
-# Serve the default share over /dev/fuse at var/mnt until interrupted.
+# Serve the default share to QEMU guests over vhost-user until interrupted;
+# print the QEMU options that attach a guest to it.
 run: build
+	@mkdir -p $(SHARE)
+	@echo "vhostfsd: serving $(SHARE) on $(SOCKET) (Ctrl-C to stop)."
+	@echo "Attach a guest (its RAM must be shared memory) with these QEMU options:"
+	@echo
+	@echo "  qemu-system-x86_64 ... -m 1G \\"
+	@echo "    -object memory-backend-memfd,id=mem,size=1G,share=on \\"
+	@echo "    -machine q35,memory-backend=mem \\"
+	@echo "    -chardev socket,id=vhostfs,path=$(SOCKET) \\"
+	@echo "    -device vhost-user-fs-pci,chardev=vhostfs,tag=vhostfs,queue-size=1024"
+	@echo
+	@echo "and in the guest: mount -t virtiofs vhostfs /mnt"
+	@echo "One guest at a time; the daemon waits for the next one when it leaves."
+	@echo
+	$(BUILD)/src/app/vhostfsd --shared-dir $(SHARE) --socket-path $(SOCKET)
+
+# The same share to the host kernel over /dev/fuse at var/mnt.
+run-fuse: build
 	@mkdir -p $(SHARE) $(MOUNT)
 	@echo "vhostfsd: serving $(SHARE) at $(MOUNT) (Ctrl-C to stop)"
 	$(BUILD)/src/app/vhostfsd --shared-dir $(SHARE) --fuse-mount $(MOUNT)
+
+# Boot a small QEMU guest against vhostfsd and show the share in use.
+demo: build
+	SHARE=$(SHARE) scripts/demo.sh $(BUILD)
 
 check: deps
 	JOBS=$(JOBS) scripts/check.sh
@@ -34,6 +59,10 @@ unit: build
 
 integration: build
 	meson test -C $(BUILD) --suite integration --print-errorlogs
+
+guest: build
+	scripts/guest-image.sh
+	meson test -C $(BUILD) --suite guest --print-errorlogs
 
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test matrix behind `make check`:
 #   1. gcc build: unit tests, then integration tests against real kernel mounts
+#      and vhost-user front-ends, then the guest suite (QEMU guests mounting
+#      the share over vhost-user; scripts/guest-image.sh builds the guest)
 #   2. ASan+UBSan build: unit tests
 #   3. clang build: compile everything, unit tests
 #   4. libFuzzer targets (clang): a short run of each
@@ -74,6 +76,9 @@ note "gcc build"
 if setup_build build; then
 	run_suite build unit
 	run_suite build integration --timeout-multiplier 3
+	# without a guest image (offline machine) the guest tests skip
+	scripts/guest-image.sh || echo "check: no guest image: the guest suite will skip"
+	run_suite build guest
 else
 	build_failed build
 fi

@@ -9,6 +9,9 @@ packages=(
 	liburing-dev libisal-dev libcmocka-dev linux-libc-dev
 	# integration tests and benchmarks: real clients of the file system
 	fio stress-ng attr acl git tar diffutils findutils python3 util-linux
+	# guest tests, make demo, bench/compare: QEMU (and Debian's virtiofsd
+	# with it) and the guest's userland (scripts/guest-image.sh)
+	qemu-system-x86 busybox-static
 )
 
 missing=()

@@ -29,6 +29,13 @@ struct passthrough_config {
 	bool xattr;                    /* serve xattrs */
 	bool posix_acl;                /* keep POSIX ACLs working (default on) */
 	bool readonly;
+	/*
+	 * Keep the client's O_DIRECT on the host file (virtiofsd's
+	 * --allow-direct-io).  Off by default, as in virtiofsd: a guest may
+	 * issue O_DIRECT I/O at any offset and alignment, which a host
+	 * O_DIRECT fd refuses with EINVAL.
+	 */
+	bool direct_io;
 };
 
 /* Create the back-end; -errno on failure (log says why). */

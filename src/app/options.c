@@ -189,6 +189,13 @@ static int apply_threads(struct vhostfsd_options *o, const char *name,
 	return parse_uint(name, val, 1, 64, &o->threads, err, errlen);
 }
 
+static int apply_queues(struct vhostfsd_options *o, const char *name,
+			const char *val, char *err, size_t errlen)
+{
+	return parse_uint(name, val, 1, VHOSTFSD_QUEUES_MAX, &o->queues, err,
+			  errlen);
+}
+
 static int apply_queue_depth(struct vhostfsd_options *o, const char *name,
 			     const char *val, char *err, size_t errlen)
 {
@@ -269,6 +276,9 @@ OPT_BOOL_SETTER(apply_no_xattr, xattr, false)
 OPT_BOOL_SETTER(apply_writeback, writeback, true)
 OPT_BOOL_SETTER(apply_no_writeback, writeback, false)
 OPT_BOOL_SETTER(apply_readonly, readonly, true)
+OPT_BOOL_SETTER(apply_poll, poll, true)
+OPT_BOOL_SETTER(apply_direct_io, direct_io, true)
+OPT_BOOL_SETTER(apply_no_direct_io, direct_io, false)
 OPT_BOOL_SETTER(apply_no_posix_acl, posix_acl, false)
 
 static int apply_posix_acl(struct vhostfsd_options *o, const char *name,
@@ -323,6 +333,9 @@ static const struct vhostfsd_opt vhostfsd_long_opts[] = {
 	{ "thread-pool-size", OPT_VALUE, apply_thread_pool_size },
 	{ "threads", OPT_VALUE, apply_threads },
 	{ "queue-depth", OPT_VALUE, apply_queue_depth },
+	{ "queues", OPT_VALUE, apply_queues },
+	{ "poll", OPT_FLAG, apply_poll },
+	{ "allow-direct-io", OPT_FLAG, apply_direct_io },
 	{ "rlimit-nofile", OPT_VALUE, apply_rlimit_nofile },
 	{ "inode-file-handles", OPT_OPTIONAL, apply_inode_file_handles },
 	{ "sandbox", OPT_VALUE, apply_sandbox },
@@ -333,7 +346,6 @@ static const struct vhostfsd_opt vhostfsd_long_opts[] = {
 	/* virtiofsd flags without an effect here (see the file comment) */
 	{ "announce-submounts", OPT_FLAG, apply_ignored },
 	{ "syslog", OPT_FLAG, apply_ignored },
-	{ "allow-direct-io", OPT_FLAG, apply_ignored },
 	{ "no-readdirplus", OPT_FLAG, apply_ignored },
 	{ "killpriv-v2", OPT_FLAG, apply_ignored },
 	{ "no-killpriv-v2", OPT_FLAG, apply_ignored },
@@ -362,6 +374,8 @@ static const struct vhostfsd_opt vhostfsd_o_keys[] = {
 	{ "no_posix_acl", OPT_FLAG, apply_no_posix_acl },
 	{ "writeback", OPT_FLAG, apply_writeback },
 	{ "no_writeback", OPT_FLAG, apply_no_writeback },
+	{ "allow_direct_io", OPT_FLAG, apply_direct_io },
+	{ "no_allow_direct_io", OPT_FLAG, apply_no_direct_io },
 	{ "log_level", OPT_VALUE, apply_log_level },
 	{ "sandbox", OPT_VALUE, apply_sandbox },
 	{ "seccomp", OPT_VALUE, apply_seccomp },
@@ -373,8 +387,6 @@ static const struct vhostfsd_opt vhostfsd_o_keys[] = {
 	{ "readdirplus", OPT_FLAG, apply_ignored },
 	{ "no_readdirplus", OPT_FLAG, apply_ignored },
 	{ "announce_submounts", OPT_FLAG, apply_ignored },
-	{ "allow_direct_io", OPT_FLAG, apply_ignored },
-	{ "no_allow_direct_io", OPT_FLAG, apply_ignored },
 	{ "killpriv_v2", OPT_FLAG, apply_ignored },
 	{ "no_killpriv_v2", OPT_FLAG, apply_ignored },
 	{ "norace", OPT_FLAG, apply_ignored },
@@ -510,6 +522,11 @@ static int short_apply(struct vhostfsd_options *o, struct argv_walk *w,
 			break;
 		o->log_level = LOG_LEVEL_DEBUG; /* old virtiofsd's debug flag */
 		return 0;
+	case 'f':
+		/* old virtiofsd's "foreground": we never daemonize */
+		if (arg[2])
+			break;
+		return 0;
 	case 'o':
 		val = arg[2] ? arg + 2 : NULL;
 		if (!val && w->i >= w->argc)
@@ -576,6 +593,9 @@ int vhostfsd_options_validate(const struct vhostfsd_options *o, char *err,
 	if (!vhost && !o->fuse_mount)
 		return opt_fail(err, errlen, "one of --socket-path PATH, --fd "
 				"N or --fuse-mount MNT is required");
+	if (!vhost && (o->queues || o->poll))
+		return opt_fail(err, errlen, "--queues and --poll apply to "
+				"vhost-user (--socket-path or --fd) only");
 	return 0;
 }
 
@@ -589,17 +609,30 @@ const char vhostfsd_capabilities[] =
 	"}\n";
 
 const char vhostfsd_usage[] =
-	"Usage: vhostfsd --shared-dir DIR (--fuse-mount MNT | --socket-path PATH"
-	" | --fd N) [OPTIONS]\n"
+	"Usage: vhostfsd --shared-dir DIR (--socket-path PATH | --fd N |"
+	" --fuse-mount MNT) [OPTIONS]\n"
 	"\n"
-	"Serve the host directory DIR to a FUSE client: the local kernel\n"
-	"(--fuse-mount) or a virtio-fs guest through vhost-user (--socket-path,\n"
-	"--fd; this build does not have the vhost-user transport yet).\n"
+	"Serve the host directory DIR to a FUSE client: a virtio-fs guest through\n"
+	"vhost-user (--socket-path, --fd: QEMU's vhost-user-fs-pci device), or the\n"
+	"local kernel (--fuse-mount).  One transport per process.  A vhost-user\n"
+	"daemon serves one front-end at a time and listens again after it\n"
+	"disconnects; SIGTERM or SIGINT stops it.\n"
 	"\n"
 	"  --shared-dir DIR          directory to share (also: -o source=DIR)\n"
+	"  --socket-path PATH        vhost-user socket to listen on (a stale\n"
+	"                            socket there is replaced)\n"
+	"  --fd N                    vhost-user socket inherited on fd N (listening,\n"
+	"                            as libvirt passes it, or one connection)\n"
 	"  --fuse-mount MNT          mount the share at MNT over /dev/fuse (root)\n"
-	"  --socket-path PATH        vhost-user socket to listen on\n"
-	"  --fd N                    vhost-user socket already listening on fd N\n"
+	"  --queues N                vhost-user request queues offered (default 1;\n"
+	"                            at most 64; QEMU: num-request-queues=N)\n"
+	"  --threads N               reactor threads: /dev/fuse channels (default\n"
+	"                            2), or vhost-user request-queue threads\n"
+	"                            (default and at most: --queues)\n"
+	"  --queue-depth N           requests in flight per /dev/fuse thread\n"
+	"                            (default 16) or per virtqueue (default 256)\n"
+	"  --poll                    vhost-user: busy-poll the rings instead of\n"
+	"                            waiting for kicks (one busy core per thread)\n"
 	"  --cache MODE              auto (default), always, metadata, never\n"
 	"  --xattr / --no-xattr      serve extended attributes (default: on)\n"
 	"  --posix-acl / --no-posix-acl\n"
@@ -607,16 +640,18 @@ const char vhostfsd_usage[] =
 	"                            --posix-acl implies --xattr)\n"
 	"  --writeback               let the client cache writes (writeback cache)\n"
 	"  --readonly                refuse every change to the share\n"
+	"  --allow-direct-io         open files O_DIRECT on the host when the\n"
+	"                            client does (default: dropped, as virtiofsd;\n"
+	"                            then unaligned O_DIRECT I/O works)\n"
 	"  --inode-file-handles[=MODE]\n"
 	"                            never: one O_PATH fd per inode; prefer (the\n"
 	"                            default, and the bare flag): file handles when\n"
 	"                            the host fs has them; mandatory: fail without\n"
 	"  --thread-pool-size N      threads for blocking syscalls (0 = one per CPU)\n"
-	"  --threads N               /dev/fuse reactor threads (default 2)\n"
-	"  --queue-depth N           requests in flight per thread (default 16)\n"
 	"  --rlimit-nofile N         set RLIMIT_NOFILE to N\n"
 	"  --log-level LEVEL         error, warn, info (default), debug, trace, off\n"
 	"  -d                        same as --log-level debug\n"
+	"  -f                        foreground (accepted: vhostfsd always is)\n"
 	"  --sandbox MODE            namespace, chroot, none: accepted and checked,\n"
 	"                            no effect yet (paths are confined by the\n"
 	"                            passthrough back-end itself)\n"
@@ -624,15 +659,17 @@ const char vhostfsd_usage[] =
 	"                            no effect yet\n"
 	"  -o KEY[=VALUE][,...]      old virtiofsd spelling: source, cache, xattr,\n"
 	"                            no_xattr, posix_acl, no_posix_acl, writeback,\n"
-	"                            no_writeback, log_level, sandbox, seccomp;\n"
+	"                            no_writeback, allow_direct_io,\n"
+	"                            no_allow_direct_io, log_level, sandbox,\n"
+	"                            seccomp;\n"
 	"                            ',' inside a value is written ',,'\n"
 	"  --print-capabilities      print the vhost-user capabilities (JSON)\n"
 	"  -h, --help                print this help\n"
 	"  -V, --version             print the version\n"
 	"\n"
 	"virtiofsd options without an effect here are accepted with a warning:\n"
-	"--announce-submounts, --syslog, --allow-direct-io, --no-readdirplus,\n"
-	"--killpriv-v2, --no-killpriv-v2 and the -o keys flock, no_flock,\n"
-	"posix_lock, no_posix_lock, readdirplus, no_readdirplus, norace, timeout,\n"
-	"announce_submounts, allow_direct_io, no_allow_direct_io, killpriv_v2,\n"
-	"no_killpriv_v2.  Any other unknown option is an error.\n";
+	"--announce-submounts, --syslog, --no-readdirplus, --killpriv-v2,\n"
+	"--no-killpriv-v2 and the -o keys flock, no_flock, posix_lock,\n"
+	"no_posix_lock, readdirplus, no_readdirplus, norace, timeout,\n"
+	"announce_submounts, killpriv_v2, no_killpriv_v2.  Any other unknown\n"
+	"option is an error.\n";

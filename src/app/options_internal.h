@@ -40,6 +40,8 @@ enum vhostfsd_seccomp {
 };
 
 #define VHOSTFSD_ERR_MAX 256
+/* --queues: VHOST_USER_REQUEST_QUEUES_MAX (checked where both are seen) */
+#define VHOSTFSD_QUEUES_MAX 64u
 #define VHOSTFSD_WARN_MAX 8
 
 struct vhostfsd_options {
@@ -53,10 +55,14 @@ struct vhostfsd_options {
 	bool posix_acl;
 	bool writeback;
 	bool readonly;
+	bool direct_io;                /* --allow-direct-io: keep O_DIRECT */
 	enum log_level log_level;
 	unsigned int thread_pool_size; /* 0 = default */
-	unsigned int threads;          /* /dev/fuse reactor threads, 0 = default */
-	unsigned int queue_depth;      /* per thread, 0 = default */
+	unsigned int threads;          /* reactor threads, 0 = default */
+	unsigned int queue_depth;      /* per thread (/dev/fuse) or per
+					  virtqueue (vhost-user), 0 = default */
+	unsigned int queues;           /* vhost-user request queues, 0 = 1 */
+	bool poll;                     /* vhost-user: busy-poll the rings */
 	enum passthrough_inode_mode inodes;
 	enum vhostfsd_sandbox sandbox;
 	enum vhostfsd_seccomp seccomp;

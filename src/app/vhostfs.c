@@ -3,11 +3,14 @@
  * vhostfs.c - the `vhostfs` tool: one binary, one subcommand per job.
  *
  * Subcommands live in one table; each gets argv starting at its own name.
- * Only help and version exist so far; the file-system tools (mkfs, fsck,
- * ...) join the table when their modules do.
+ * bench is the vhost-user front-end of src/frontend (include/vhostfs/
+ * bench.h); the file-system tools (mkfs, fsck, ...) join the table when
+ * their modules do.
  */
 #include <stdio.h>
 #include <string.h>
+
+#include "vhostfs/bench.h"
 
 #ifndef VHOSTFS_VERSION
 #define VHOSTFS_VERSION "unknown"
@@ -23,6 +26,8 @@ static int vhostfs_cmd_help(int argc, char *argv[]);
 static int vhostfs_cmd_version(int argc, char *argv[]);
 
 static const struct vhostfs_cmd vhostfs_cmds[] = {
+	{ "bench", "drive a virtio-fs daemon over vhost-user (vhostfs bench "
+		   "--help)", bench_main },
 	{ "help", "show this help", vhostfs_cmd_help },
 	{ "version", "print the version", vhostfs_cmd_version },
 };

@@ -1,133 +1,51 @@
 // SPDX-License-Identifier: MIT
 /*
- * vhostfsd.c - the daemon: share a host directory over a FUSE transport.
+ * vhostfsd.c - the daemon: share a host directory over one FUSE transport,
+ * vhost-user (a virtio-fs guest, vhostfsd_vu.c) or /dev/fuse (the host
+ * kernel, here).
  *
  * Start-up builds the stack bottom up (worker pool, passthrough back-end,
  * FUSE session, transport); shutdown takes it down top first, so that no
- * layer is freed while the one above can still call it.  Signals are
- * blocked in every thread and taken by one thread with sigwait(), which
- * only asks the transport to stop; the main thread does the teardown.
+ * layer is freed while the one above can still call it.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "app/daemon_internal.h"
 #include "app/options_internal.h"
 #include "vhostfs/devfuse.h"
-#include "vhostfs/fs.h"
 #include "vhostfs/fuse_engine.h"
 #include "vhostfs/log.h"
-#include "vhostfs/passthrough.h"
-#include "vhostfs/reactor.h"
 
 #ifndef VHOSTFS_VERSION
 #define VHOSTFS_VERSION "unknown"
 #endif
 
-/* The session and the /dev/fuse buffers must agree on this. */
-#define VHOSTFSD_MAX_WRITE (1u << 20)
-#define VHOSTFSD_MAX_PAGES 256
-/* Sent by the main thread to the signal thread: "we are done, leave". */
-#define VHOSTFSD_SIG_QUIT SIGUSR1
-
 struct vhostfsd {
 	const struct vhostfsd_options *o;
-	struct worker_pool *pool;
-	struct fs *fs;
+	struct vhostfsd_stack stack;
 	struct fuse_session *session;
 	struct devfuse *devfuse;
-	sigset_t sigs;
-	pthread_t sig_thread;
-	bool sig_thread_started;
+	struct vhostfsd_signals sig;
 };
 
-static int vhostfsd_signals_block(struct vhostfsd *v)
-{
-	sigemptyset(&v->sigs);
-	sigaddset(&v->sigs, SIGINT);
-	sigaddset(&v->sigs, SIGTERM);
-	sigaddset(&v->sigs, SIGHUP);
-	sigaddset(&v->sigs, VHOSTFSD_SIG_QUIT);
-	signal(SIGPIPE, SIG_IGN);
-	/* before any thread exists, so that every thread inherits the mask */
-	return -pthread_sigmask(SIG_BLOCK, &v->sigs, NULL);
-}
-
-static void *vhostfsd_signal_main(void *arg)
+static void vhostfsd_devfuse_stop(void *arg)
 {
 	struct vhostfsd *v = arg;
-	int sig;
 
-	while (sigwait(&v->sigs, &sig) != 0)
-		;
-	if (sig != VHOSTFSD_SIG_QUIT) {
-		log_info("vhostfsd: %s, unmounting %s", strsignal(sig),
-			 v->o->fuse_mount);
-		devfuse_stop(v->devfuse);
-	}
-	return NULL;
-}
-
-static int vhostfsd_rlimit(const struct vhostfsd_options *o)
-{
-	struct rlimit rl = { .rlim_cur = o->rlimit_nofile,
-			     .rlim_max = o->rlimit_nofile };
-
-	if (!o->rlimit_nofile)
-		return 0;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		int err = errno;
-
-		log_error("vhostfsd: --rlimit-nofile %llu: %s",
-			  (unsigned long long)o->rlimit_nofile, strerror(err));
-		return -err;
-	}
-	return 0;
-}
-
-static int vhostfsd_backend_create(struct vhostfsd *v)
-{
-	const struct vhostfsd_options *o = v->o;
-	struct passthrough_config pc = {
-		.shared_dir = o->shared_dir,
-		.inodes = o->inodes,
-		.xattr = o->xattr,
-		.posix_acl = o->posix_acl,
-		.readonly = o->readonly,
-	};
-	int rc = worker_pool_create(&v->pool, o->thread_pool_size);
-
-	if (rc < 0) {
-		log_error("vhostfsd: worker pool: %s", strerror(-rc));
-		return rc;
-	}
-	pc.workers = v->pool;
-	rc = passthrough_create(&pc, &v->fs);
-	if (rc < 0)
-		log_error("vhostfsd: cannot share %s: %s", o->shared_dir,
-			  strerror(-rc));
-	return rc;
+	devfuse_stop(v->devfuse);
 }
 
 static int vhostfsd_session_create(struct vhostfsd *v)
 {
-	const struct vhostfsd_options *o = v->o;
-	struct fuse_session_config fc = {
-		.fs = v->fs,
-		.cache = o->cache,
-		.xattr = o->xattr,
-		.posix_acl = o->xattr && o->posix_acl,
-		.writeback = o->writeback,
-		.max_write = VHOSTFSD_MAX_WRITE,
-		.max_pages = VHOSTFSD_MAX_PAGES,
-	};
-	int rc = fuse_session_create(&v->session, &fc);
+	struct fuse_session_config fc;
+	int rc;
 
+	vhostfsd_session_config(v->o, v->stack.fs, &fc);
+	rc = fuse_session_create(&v->session, &fc);
 	if (rc < 0)
 		log_error("vhostfsd: FUSE session: %s", strerror(-rc));
 	return rc;
@@ -156,41 +74,30 @@ static void vhostfsd_teardown(struct vhostfsd *v)
 		devfuse_destroy(v->devfuse);
 	if (v->session)
 		fuse_session_destroy(v->session);
-	if (v->fs)
-		v->fs->ops->destroy(v->fs);
-	if (v->pool)
-		worker_pool_destroy(v->pool);
+	vhostfsd_stack_destroy(&v->stack);
 }
 
 static int vhostfsd_start(struct vhostfsd *v)
 {
-	int rc = vhostfsd_backend_create(v);
+	int rc = vhostfsd_stack_create(&v->stack, v->o);
 
 	if (rc == 0)
 		rc = vhostfsd_session_create(v);
 	if (rc == 0)
 		rc = vhostfsd_devfuse_start(v);
 	if (rc == 0) {
-		rc = -pthread_create(&v->sig_thread, NULL, vhostfsd_signal_main,
-				     v);
-		v->sig_thread_started = rc == 0;
+		/* devfuse_wait() reports requests that never come back */
+		v->sig.stop = vhostfsd_devfuse_stop;
+		v->sig.arg = v;
+		rc = vhostfsd_signals_start(&v->sig);
 	}
 	return rc;
-}
-
-static void vhostfsd_signal_thread_end(struct vhostfsd *v)
-{
-	if (!v->sig_thread_started)
-		return;
-	/* it may have left already (it took a SIGTERM): then this is a no-op */
-	pthread_kill(v->sig_thread, VHOSTFSD_SIG_QUIT);
-	pthread_join(v->sig_thread, NULL);
 }
 
 static int vhostfsd_serve_devfuse(const struct vhostfsd_options *o)
 {
 	struct vhostfsd v = { .o = o };
-	int rc = vhostfsd_signals_block(&v);
+	int rc = vhostfsd_signals_block(&v.sig);
 
 	if (rc == 0)
 		rc = vhostfsd_rlimit(o);
@@ -203,7 +110,7 @@ static int vhostfsd_serve_devfuse(const struct vhostfsd_options *o)
 	printf("vhostfsd: serving %s at %s\n", o->shared_dir, o->fuse_mount);
 	fflush(stdout);
 	rc = devfuse_wait(v.devfuse);
-	vhostfsd_signal_thread_end(&v);
+	vhostfsd_signals_end(&v.sig);
 	if (rc == -EBUSY) {
 		/* requests never came back: their memory must stay, so leave */
 		log_error("vhostfsd: requests stuck in the back-end, exiting "
@@ -258,14 +165,10 @@ int main(int argc, char *argv[])
 	log_set_level(o->log_level);
 	for (unsigned int i = 0; i < o->nwarnings; i++)
 		log_warn("vhostfsd: %s", o->warnings[i]);
-	if (o->socket_path || o->vhost_fd >= 0) {
-		fprintf(stderr, "vhostfsd: --socket-path/--fd need the "
-			"vhost-user transport, which this build does not have "
-			"yet; use --fuse-mount MNT\n");
-		free(o);
-		return 1;
-	}
-	rc = vhostfsd_serve_devfuse(o);
+	if (o->fuse_mount)
+		rc = vhostfsd_serve_devfuse(o);
+	else
+		rc = vhostfsd_serve_vhost_user(o);
 	free(o);
 	return rc < 0 ? 1 : 0;
 }

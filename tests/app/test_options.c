@@ -282,6 +282,58 @@ static void test_libvirt_command_lines(void **state)
 	assert_int_equal(opts.nwarnings, 2);
 }
 
+static void test_vhost_user_options(void **state)
+{
+	assert_int_equal(parse_valid("--shared-dir=/s", "--socket-path=/x",
+				     "--queues", "4", "--threads=2", "--poll",
+				     NULL), 0);
+	assert_int_equal(opts.queues, 4);
+	assert_int_equal(opts.threads, 2);
+	assert_true(opts.poll);
+	assert_int_equal(parse("--queues=0", NULL), -EINVAL);
+	assert_int_equal(parse("--queues=65", NULL), -EINVAL);
+	assert_err_has("--queues");
+	assert_int_equal(parse("--poll=1", NULL), -EINVAL);
+	/* request queues and polling mean nothing to /dev/fuse */
+	assert_int_equal(parse_valid("--shared-dir=/s", "--fuse-mount=/m",
+				     "--queues=2", NULL), -EINVAL);
+	assert_err_has("vhost-user");
+	assert_int_equal(parse_valid("--shared-dir=/s", "--fuse-mount=/m",
+				     "--poll", NULL), -EINVAL);
+}
+
+static void test_direct_io(void **state)
+{
+	assert_int_equal(parse(NULL), 0);
+	assert_false(opts.direct_io);
+	assert_int_equal(parse("--allow-direct-io", NULL), 0);
+	assert_true(opts.direct_io);
+	assert_int_equal(opts.nwarnings, 0);
+	assert_int_equal(parse("-o", "allow_direct_io", NULL), 0);
+	assert_true(opts.direct_io);
+	assert_int_equal(parse("-o", "allow_direct_io,no_allow_direct_io",
+			       NULL), 0);
+	assert_false(opts.direct_io);
+}
+
+static void test_kata_command_line(void **state)
+{
+	/* what Kata's runtime runs, extra args from its configuration */
+	assert_int_equal(parse_valid("--syslog", "--cache=auto",
+				     "--shared-dir=/run/kata/shared", "--fd=3",
+				     "--thread-pool-size=1",
+				     "--announce-submounts", NULL), 0);
+	assert_int_equal(opts.vhost_fd, 3);
+	assert_int_equal(opts.nwarnings, 2);
+	/* the old C virtiofsd's form, from older Kata releases */
+	assert_int_equal(parse_valid("--syslog", "-o", "cache=auto",
+				     "-o", "no_posix_lock", "-o",
+				     "source=/run/kata/shared", "--fd=3", "-f",
+				     NULL), 0);
+	assert_string_equal(opts.shared_dir, "/run/kata/shared");
+	assert_int_equal(parse("-fx", NULL), -EINVAL);
+}
+
 static void test_capabilities_json(void **state)
 {
 	assert_non_null(strstr(vhostfsd_capabilities, "\"type\": \"fs\""));
@@ -310,6 +362,9 @@ int main(void)
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_libvirt_command_lines),
+		cmocka_unit_test(test_vhost_user_options),
+		cmocka_unit_test(test_direct_io),
+		cmocka_unit_test(test_kata_command_line),
 		cmocka_unit_test(test_capabilities_json),
 	};
 

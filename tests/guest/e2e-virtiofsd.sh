@@ -3,18 +3,25 @@
 # End-to-end virtio-fs test: a real Linux guest (QEMU, TCG) mounts a share
 # served by a vhost-user-fs back-end, runs tests/guest/workload.sh in it, and
 # the host then checks what the guest wrote (contents, symlinks, hard links,
-# modes, owners, times, xattrs).  Today it proves the harness against the old
-# C virtiofsd that Debian 12 ships; set VHOSTFS_DAEMON to point it at
-# vhostfsd unchanged.
+# modes, owners, times, xattrs, a few thousand unpacked files).  By default
+# the back-end is the old C virtiofsd that Debian 12 ships (which proved the
+# harness); VHOSTFS_DAEMON points it at vhostfsd (the 'guest' meson suite).
 #
 #   e2e-virtiofsd.sh [--kernel 6.1|6.12] [--queues N] [--smp N] [--hugepages]
-#                    [--keep]
+#                    [--check-queues] [--keep]
+#
+#   --check-queues   the back-end is vhostfsd with one thread per request
+#                    queue: its "session ended" log line must show requests
+#                    on every one of the --queues N request queues
 #
 # Environment:
 #   VHOSTFS_DAEMON   back-end command; {sock} and {share} are replaced with
 #                    the socket path and the shared directory.  Default:
 #                    /usr/lib/qemu/virtiofsd --socket-path={sock} -o source={share} -o xattr
 #   VHOSTFS_REQUIRE_XATTR=0   accept a back-end that does not serve xattrs
+#   VHOSTFS_REQUIRE_FIO=1     fail (not skip) the guest's fio check when the
+#                             host has no fio to lend the guest
+#   VHOSTFS_MANY_FILES=N      files in the unpack check (default 1000)
 #   VHOSTFS_GUEST_TIMEOUT=S   host watchdog for the guest (default 300)
 #
 # Exit: 0 passed, 1 failed, 77 skipped (no QEMU, no back-end binary, no
@@ -27,6 +34,9 @@ default_daemon='/usr/lib/qemu/virtiofsd --socket-path={sock} -o source={share} -
 daemon_template=${VHOSTFS_DAEMON:-$default_daemon}
 guest_args=()
 keep=0
+check_queues=0
+nqueues=1
+. "$here/lib.sh"
 
 say() { echo "e2e: $*"; }
 skip() { say "SKIP: $*"; result=77; exit 77; }
@@ -34,10 +44,12 @@ skip() { say "SKIP: $*"; result=77; exit 77; }
 parse_args() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		--kernel | --queues | --smp) guest_args+=("$1" "${2-}"); shift ;;
+		--kernel | --smp) guest_args+=("$1" "${2-}"); shift ;;
+		--queues) guest_args+=("$1" "${2-}"); nqueues=${2-}; shift ;;
 		--hugepages) guest_args+=("$1") ;;
+		--check-queues) check_queues=1 ;;
 		--keep) keep=1 ;;
-		*) say "usage: $0 [--kernel 6.1|6.12] [--queues N] [--smp N] [--hugepages] [--keep]"; exit 2 ;;
+		*) say "usage: $0 [--kernel 6.1|6.12] [--queues N] [--smp N] [--hugepages] [--check-queues] [--keep]"; exit 2 ;;
 		esac
 		shift || exit 2
 	done
@@ -72,7 +84,12 @@ prepare_share() {
 	echo x >"$in/xattr.txt"
 	setfattr -n user.host -v host-value "$in/xattr.txt" 2>/dev/null ||
 		python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.host", b"host-value")' "$in/xattr.txt"
-	echo "REQUIRE_XATTR=${VHOSTFS_REQUIRE_XATTR:-1}" >"$share/.guest/config"
+	guest_make_many "$in" "${VHOSTFS_MANY_FILES:-1000}"
+	guest_stage_fio "$share" || say "no fio on the host: the guest skips its fio check"
+	{
+		echo "REQUIRE_XATTR=${VHOSTFS_REQUIRE_XATTR:-1}"
+		echo "REQUIRE_FIO=${VHOSTFS_REQUIRE_FIO:-0}"
+	} >"$share/.guest/config"
 }
 
 # Start the back-end and wait for its socket: QEMU is the socket client.
@@ -157,6 +174,10 @@ h_manifest() {
 		sha256sum -c --quiet large.sha256
 }
 
+h_many() {
+	sha256sum -c --quiet ../in/many.sha256
+}
+
 h_small() {
 	local i
 	for i in $(seq 200); do
@@ -228,7 +249,22 @@ host_checks() {
 	hcheck tree h_tree
 	hcheck attrs h_attrs
 	hcheck xattr h_xattr
+	hcheck many h_many
+	if [ "$check_queues" = 1 ]; then
+		say "requests per request queue: $(queue_counts "$work/daemon.log")"
+		hcheck queues h_queues
+	fi
 	cd "$top" || return
+}
+
+# Every request queue carried requests (vhostfsd's log, see lib.sh).
+h_queues() {
+	local q counts n
+	counts=$(queue_counts "$work/daemon.log")
+	for q in $(seq "$nqueues"); do
+		n=$(echo "$counts" | grep -o "q$q=[0-9]*" | cut -d= -f2)
+		[ "${n:-0}" -gt 0 ] || { echo "request queue $q carried no request ($counts)"; return 1; }
+	done
 }
 
 # Keep the work directory (console log, back-end log, share) on failure.

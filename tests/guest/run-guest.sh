@@ -18,6 +18,8 @@
 #   --tag TAG         virtio-fs tag (default share)
 #   --images DIR      where guest-image.sh put its output (default var/guest)
 #   --log FILE        keep the console log there
+#   --pidfile FILE    write QEMU's pid there once it runs (for tests that
+#                     kill it mid-I/O; the run then ends with 126)
 #   --append ARGS     extra kernel command line
 #   --verbose         full kernel log on the console (slower boot: no "quiet")
 #
@@ -32,7 +34,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 exec 3>&2 # messages; see run_qemu
 sock='' share='' script='' kernel=6.1 queues=1 smp=1 mem=512 hugepages=0
 timeout=180 tag=share images=${VHOSTFS_GUEST_IMAGES:-$top/var/guest}
-keep_log='' append='' verbose=0
+keep_log='' append='' verbose=0 pidfile=''
 
 say() { echo "run-guest: $*" >&3; }
 usage() { sed -n '2,/^set /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -53,6 +55,7 @@ parse_args() {
 		--tag) tag=${2-}; shift ;;
 		--images) images=${2-}; shift ;;
 		--log) keep_log=${2-}; shift ;;
+		--pidfile) pidfile=${2-}; shift ;;
 		--append) append=${2-}; shift ;;
 		--verbose) verbose=1 ;;
 		-h | --help) usage ;;
@@ -146,6 +149,7 @@ run_qemu() {
 	start=$(now_us)
 	"${qemu_argv[@]}" </dev/null >"$log" 2>"$work/qemu.err" &
 	qpid=$!
+	[ -z "$pidfile" ] || echo "$qpid" >"$pidfile"
 	# bash reports a SIGKILLed background job on stderr wherever it reaps
 	# it; our own messages go to fd 3 instead.
 	poll_qemu "$start" 2>/dev/null

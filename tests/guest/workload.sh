@@ -9,14 +9,17 @@
 # directory, rename/rename2, symlink/readlink, link, unlink/rmdir,
 # chmod/chown/utimens, mknod (fifo), fallocate, fsync/fdatasync/syncfs,
 # xattrs, O_DIRECT with unaligned buffers, shared mmap, large files, a tar
-# round trip and parallel writers (spread over request queues on 6.12).
+# round trip, parallel writers (spread over request queues on 6.12), a few
+# thousand files unpacked and checksummed, and fio with verification.
 #
 # Everything goes under $VHOSTFS_MNT/out so that the host can check the
 # tree afterwards (tests/guest/e2e-virtiofsd.sh): out/RESULTS has one
 # PASS/FAIL/SKIP line per check, out/MANIFEST.sha256 the checksums of every
 # regular file as the guest reads them back after dropping its page cache.
 # Files the host prepared under in/ are checked from the guest side.
-# Optional settings: $VHOSTFS_MNT/.guest/config (sh), e.g. REQUIRE_XATTR=1.
+# Optional settings: $VHOSTFS_MNT/.guest/config (sh): REQUIRE_XATTR=1,
+# REQUIRE_FIO=1 (fail instead of skip when $VHOSTFS_MNT/.guest/fio, the
+# host's fio with its libraries, is missing).
 # Exit status: the number of failed checks (0 = all passed).
 
 M=${VHOSTFS_MNT:-/mnt}
@@ -24,7 +27,9 @@ O=$M/out
 IN=$M/in
 H=/bin/vhostfs-helper
 REQUIRE_XATTR=0
+REQUIRE_FIO=0
 LARGE_MB=16
+FIO=$M/.guest/fio
 [ -f "$M/.guest/config" ] && . "$M/.guest/config"
 
 fails=0
@@ -314,8 +319,47 @@ check_parallel() {
 # hashing them again would only cost TCG time.
 write_manifest() {
 	drop_caches
-	(cd "$O" && find . -type f ! -name RESULTS ! -name MANIFEST.sha256 \
-		! -name large.bin ! -name sparse | sort | xargs sha256sum >MANIFEST.sha256)
+	(cd "$O" && find . -path ./many -prune -o -type f ! -name RESULTS \
+		! -name MANIFEST.sha256 ! -name large.bin ! -name sparse -print |
+		sort | xargs sha256sum >MANIFEST.sha256)
+}
+
+# The host packed a few thousand small files (in/many.tar) with their
+# checksums (in/many.sha256): unpack them in one tar process, then check
+# every file as read back through the share with the page cache dropped.
+check_untar_many() {
+	[ -f "$IN/many.tar" ] || { echo "no in/many.tar from the host"; return 1; }
+	tar -xf "$IN/many.tar" -C "$O" || return 1
+	eq "$(find "$O/many" -type f | wc -l)" "$(wc -l <"$IN/many.sha256")" "file count" || return 1
+	drop_caches
+	(cd "$O" && sha256sum -c -s "$IN/many.sha256") || { echo "checksums differ"; return 1; }
+}
+
+# fio with verification, run from the share itself: the host copied its
+# fio and every library it links to .guest/fio (the initramfs has no libc).
+# Two jobs at once: O_DIRECT 4k random writes with libaio at depth 8, and
+# buffered 64k sequential writes; each verifies what it wrote.
+run_fio() {
+	"$FIO/ld.so" --library-path "$FIO/lib" "$FIO/fio" "$@"
+}
+
+check_fio() {
+	if [ ! -x "$FIO/fio" ]; then
+		echo "no fio in .guest/fio"
+		[ "$REQUIRE_FIO" = 1 ] && return 1
+		echo SKIP
+		return 1
+	fi
+	mkdir "$O/fio" || return 1
+	run_fio --directory="$O/fio" --verify_fatal=1 --do_verify=1 \
+		--name=direct --rw=randwrite --bs=4k --size=4M --ioengine=libaio \
+		--iodepth=8 --direct=1 --verify=crc32c \
+		--name=buffered --rw=write --bs=64k --size=8M --ioengine=psync \
+		--verify=md5 >/tmp/fio.out 2>&1
+	rc=$?
+	[ "$rc" -eq 0 ] || { tail -n 20 /tmp/fio.out; return 1; }
+	grep -q 'err= 0' /tmp/fio.out || { tail -n 20 /tmp/fio.out; return 1; }
+	rm -rf "$O/fio"
 }
 
 check_statfs() {
@@ -341,6 +385,8 @@ main() {
 	check xattr check_xattr
 	check direct_mmap check_direct_mmap
 	check parallel check_parallel
+	check untar_many check_untar_many
+	check fio check_fio
 	check statfs check_statfs
 	check manifest write_manifest
 	record "DONE failed=$fails seconds=$(elapsed "$started")"

@@ -37,9 +37,16 @@ expect 1 "unknown option '--bogus'" "$VHOSTFSD" --bogus
 expect 1 "--cache" "$VHOSTFSD" --shared-dir /tmp --fuse-mount /mnt --cache=x
 expect 1 "unknown -o option 'nope'" "$VHOSTFSD" -o source=/tmp,nope
 expect 1 "--shared-dir" "$VHOSTFSD" --fuse-mount /mnt
-expect 1 "vhost-user transport" "$VHOSTFSD" --shared-dir /tmp \
+touch "$VFS_TMP/file"
+expect 1 "cannot listen on $VFS_TMP/file" "$VHOSTFSD" --shared-dir /tmp \
+	--socket-path "$VFS_TMP/file"
+expect 1 "--fd 99 is not a socket" "$VHOSTFSD" -o source=/tmp --fd=99
+expect 1 "mutually exclusive" "$VHOSTFSD" --shared-dir /tmp --fd=99 \
 	--socket-path "$VFS_TMP/sock"
-expect 1 "vhost-user transport" "$VHOSTFSD" -o source=/tmp --fd=3
+expect 1 "vhost-user" "$VHOSTFSD" --shared-dir /tmp --fuse-mount /mnt \
+	--queues 2
+expect 1 "--queues" "$VHOSTFSD" --shared-dir /tmp --socket-path \
+	"$VFS_TMP/sock" --queues 65
 expect 1 "--threads" "$VHOSTFSD" --shared-dir /tmp --fuse-mount /mnt \
 	--threads 0
 
@@ -48,4 +55,7 @@ grep -q "Usage: vhostfs" "$VFS_TMP/out" || vfs_fail "vhostfs help"
 expect 0 "" "$VHOSTFS" --version
 grep -q "^vhostfs [0-9]" "$VFS_TMP/out" || vfs_fail "vhostfs version"
 expect 1 "unknown command 'frob'" "$VHOSTFS" frob
+expect 0 "" "$VHOSTFS" bench --help
+grep -q "smoke" "$VFS_TMP/out" || vfs_fail "vhostfs bench --help"
+expect 2 "" "$VHOSTFS" bench smoke
 vfs_log "PASS"

@@ -10,6 +10,9 @@
 #   vfs_stop                                       umount, daemon must exit 0
 #   vfs_stop_signal SIG                            same, but through a signal
 #   vfs_check_log                                  no sanitizer reports
+#   vfs_vu_start [vhostfsd options...]             serve share/ over vhost-user
+#                                                  on $VFS_SOCK (no mount)
+#   vfs_vu_stop                                    SIGTERM: exit 0, socket gone
 #   vfs_fail MSG / vfs_skip MSG / vfs_log MSG
 # Environment: VHOSTFSD (the daemon binary, set by meson), VFS_HELPER (the C
 # helper, set by meson), VFS_START_TIMEOUT (seconds, default 20).
@@ -46,6 +49,7 @@ VFS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vhostfs-it.XXXXXX")
 VFS_SHARE=$VFS_TMP/share
 VFS_MNT=$VFS_TMP/mnt
 VFS_LOG=$VFS_TMP/vhostfsd.log
+VFS_SOCK=$VFS_TMP/vhost.sock
 VFS_PID=
 mkdir -p "$VFS_SHARE" "$VFS_MNT"
 
@@ -144,4 +148,37 @@ vfs_run() {
 	local limit=$1
 	shift
 	timeout -k 5 "$limit" "$@" || vfs_fail "'$*' failed or timed out ($?)"
+}
+
+# --- vhost-user ---------------------------------------------------------------
+
+# Start vhostfsd on share/ as a vhost-user device; wait for its socket.
+vfs_vu_start() {
+	local i limit=$((${VFS_START_TIMEOUT:-20} * 10))
+	"$VHOSTFSD" --shared-dir "$VFS_SHARE" --socket-path "$VFS_SOCK" "$@" \
+		>>"$VFS_LOG" 2>&1 &
+	VFS_PID=$!
+	for ((i = 0; i < limit; i++)); do
+		kill -0 "$VFS_PID" 2>/dev/null ||
+			vfs_fail "vhostfsd exited during start-up"
+		[ -S "$VFS_SOCK" ] && return 0
+		sleep 0.1
+	done
+	vfs_fail "no socket $VFS_SOCK within ${VFS_START_TIMEOUT:-20} s"
+}
+
+# SIGTERM: the daemon exits 0 and removes its socket.
+vfs_vu_stop() {
+	local i rc=0
+	kill -TERM "$VFS_PID"
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$VFS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$VFS_PID" 2>/dev/null && vfs_fail "vhostfsd ignored SIGTERM"
+	wait "$VFS_PID" || rc=$?
+	VFS_PID=
+	[ "$rc" -eq 0 ] || vfs_fail "vhostfsd exited with status $rc"
+	[ ! -e "$VFS_SOCK" ] || vfs_fail "socket $VFS_SOCK left behind"
+	vfs_check_log
 }

@@ -24,6 +24,12 @@
 		      O_NOATIME | O_NONBLOCK | O_TRUNC | O_LARGEFILE |     \
 		      O_DIRECTORY)
 
+/* O_DIRECT reaches the host only when the configuration asks for it. */
+static int pt_open_keep(const struct pt_fs *fs)
+{
+	return fs->cfg.direct_io ? PT_OPEN_KEEP : PT_OPEN_KEEP & ~O_DIRECT;
+}
+
 struct pt_open_args {
 	struct pt_inode *inode;   /* the parent for create/tmpfile */
 	struct pt_file *file;
@@ -102,7 +108,7 @@ static int pt_open_out(struct pt_open_args *a, struct pt_inode *inode, int fd,
 static int pt_open_work(struct pt_fs *fs, struct fs_call *c, void *arg)
 {
 	struct pt_open_args *a = arg;
-	int flags = a->flags & PT_OPEN_KEEP;
+	int flags = a->flags & pt_open_keep(fs);
 	int fd;
 
 	(void)c;
@@ -201,7 +207,7 @@ static int pt_create_as_caller(struct fs_call *c, struct pt_open_args *a,
 static int pt_create_work(struct pt_fs *fs, struct fs_call *c, void *arg)
 {
 	struct pt_open_args *a = arg;
-	int flags = a->flags & PT_OPEN_KEEP & ~O_DIRECTORY;
+	int flags = a->flags & pt_open_keep(fs) & ~O_DIRECTORY;
 	int pfd, fd, ret;
 
 	pfd = pt_inode_get_path_fd(fs, a->inode);
@@ -259,7 +265,7 @@ static int pt_tmpfile_as_caller(struct fs_call *c, struct pt_open_args *a,
 static int pt_tmpfile_work(struct pt_fs *fs, struct fs_call *c, void *arg)
 {
 	struct pt_open_args *a = arg;
-	int flags = a->flags & PT_OPEN_KEEP & ~(O_DIRECTORY | O_TRUNC);
+	int flags = a->flags & pt_open_keep(fs) & ~(O_DIRECTORY | O_TRUNC);
 	int pfd, fd, ret;
 
 	pfd = pt_inode_get_path_fd(fs, a->inode);
