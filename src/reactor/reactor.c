@@ -58,6 +58,7 @@ static int reactor_init(struct reactor *r, const struct reactor_config *cfg)
 	snprintf(r->name, sizeof(r->name), "%s",
 		 cfg && cfg->name ? cfg->name : "reactor");
 	atomic_init(&r->msgs, NULL);
+	atomic_init(&r->sleeping, false);
 	atomic_init(&r->stop, false);
 	r->efd = eventfd(0, EFD_CLOEXEC);
 	if (r->efd < 0)
@@ -198,6 +199,26 @@ static int reactor_bind(struct reactor *r)
 	return 0;
 }
 
+/*
+ * Sleep, unless a message came in: senders write the eventfd only while
+ * we say we sleep (reactor_msg_send), so say it, then look at the stack.
+ * Store-then-load here and push-then-load there, both with full fences:
+ * at least one side sees the other, so no message waits for a wake-up.
+ */
+static int reactor_sleep(struct reactor *r, int ms)
+{
+	int ret;
+
+	atomic_store_explicit(&r->sleeping, true, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->msgs, memory_order_seq_cst)) {
+		atomic_store_explicit(&r->sleeping, false, memory_order_relaxed);
+		return 0;
+	}
+	ret = reactor_wait(r, ms);
+	atomic_store_explicit(&r->sleeping, false, memory_order_relaxed);
+	return ret;
+}
+
 int reactor_run_once(struct reactor *r, int timeout_ms)
 {
 	int ret, busy, n, ms;
@@ -216,7 +237,7 @@ int reactor_run_once(struct reactor *r, int timeout_ms)
 	ms = reactor_wait_ms(r, timeout_ms);
 	if (ms == 0)
 		return 0;
-	ret = reactor_wait(r, ms);
+	ret = reactor_sleep(r, ms);
 	if (ret < 0)
 		return ret;
 	n = reactor_reap(r);

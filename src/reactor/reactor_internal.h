@@ -60,6 +60,7 @@ struct reactor {
 	struct reactor_op efd_op;
 	bool efd_armed;
 	_Atomic(struct reactor_msg *) msgs; /* MPSC stack, newest first */
+	atomic_bool sleeping;        /* in (or about to enter) the kernel wait */
 	atomic_bool stop;
 
 	struct reactor_poller *pollers;

@@ -4,10 +4,15 @@
  *
  * Senders push onto a lock-free stack (one CAS, no allocation); the owning
  * reactor takes the whole stack with one exchange, reverses it into send
- * order and runs it.  Only the push that finds the stack empty writes the
- * eventfd: later pushes ride on that wake-up, because the reactor cannot
- * take the stack without seeing them.  The ABA problem of lock-free stacks
- * does not arise: nobody pops single entries, the consumer takes everything.
+ * order and runs it.  Only the push that finds the stack empty may write
+ * the eventfd: later pushes ride on that wake-up, because the reactor
+ * cannot take the stack without seeing them.  And it writes only if the
+ * reactor sleeps: an awake loop runs the messages before it next sleeps
+ * (reactor_sleep() looks at the stack after saying it sleeps), so a busy
+ * reactor - and a callback sending to its own reactor, a deferred flush -
+ * gets messages without a syscall.
+ * The ABA problem of lock-free stacks does not arise: nobody pops single
+ * entries, the consumer takes everything.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -38,7 +43,11 @@ void reactor_msg_send(struct reactor *target, struct reactor_msg *msg)
 	} while (!atomic_compare_exchange_weak_explicit(
 		&target->msgs, &head, msg, memory_order_release,
 		memory_order_relaxed));
-	if (!head)
+	if (head || target == reactor_current())
+		return;
+	/* pairs with reactor_sleep(): push, full fence, then look */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&target->sleeping, memory_order_relaxed))
 		reactor_wake(target);
 }
 

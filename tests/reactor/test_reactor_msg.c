@@ -2,6 +2,7 @@
 /* test_reactor_msg.c - messages and stop from other threads. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,12 +152,109 @@ static void test_msg_to_self(void **state)
 	reactor_destroy(r);
 }
 
+/*
+ * Ping-pong: the sender posts message i+1 only once message i ran, at
+ * varying moments, so some land while the reactor sleeps and some while it
+ * is awake (then no eventfd write is made).  A lost wake-up shows as a
+ * wait that ran out its timeout with a message pending.
+ */
+struct pingpong {
+	struct reactor *r;
+	struct reactor_msg msg;
+	atomic_int ran;
+	int rounds;
+};
+
+static void pingpong_fn(void *arg)
+{
+	struct pingpong *p = arg;
+
+	atomic_fetch_add(&p->ran, 1);
+}
+
+static void *pingpong_main(void *arg)
+{
+	struct pingpong *p = arg;
+
+	for (int i = 0; i < p->rounds; i++) {
+		while (atomic_load(&p->ran) < i)
+			;
+		if (i % 3)
+			usleep((useconds_t)(i % 7) * 20);
+		p->msg.fn = pingpong_fn;
+		p->msg.arg = p;
+		reactor_msg_send(p->r, &p->msg);
+	}
+	return NULL;
+}
+
+static void test_msg_no_lost_wakeup(void **state)
+{
+	static struct pingpong p;
+	pthread_t th;
+	int stalls = 0;
+
+	assert_int_equal(reactor_create(&p.r, NULL), 0);
+	atomic_init(&p.ran, 0);
+	p.rounds = 3000;
+	assert_true(reactor_run_once(p.r, 0) >= 0); /* bind to this thread */
+	assert_int_equal(pthread_create(&th, NULL, pingpong_main, &p), 0);
+	while (atomic_load(&p.ran) < p.rounds && stalls < 3) {
+		uint64_t t0 = now_ms();
+
+		assert_true(reactor_run_once(p.r, 1000) >= 0);
+		if (now_ms() - t0 >= 900)
+			stalls++;
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(stalls, 0);
+	assert_int_equal(atomic_load(&p.ran), p.rounds);
+	reactor_destroy(p.r);
+}
+
+static void self_send_cpl(void *arg, int res)
+{
+	struct reactor_msg *m = arg;
+
+	reactor_msg_send(reactor_current(), m);
+}
+
+static void count_fn(void *arg)
+{
+	++*(int *)arg;
+}
+
+/* A callback's message to its own reactor runs before the loop sleeps. */
+static void test_msg_to_self_from_callback(void **state)
+{
+	struct reactor *r;
+	struct reactor_op op;
+	struct reactor_msg m;
+	int count = 0;
+	uint64_t t0;
+
+	assert_int_equal(reactor_create(&r, NULL), 0);
+	m.fn = count_fn;
+	m.arg = &count;
+	reactor_op_init(&op, self_send_cpl, &m);
+	assert_true(reactor_run_once(r, 0) >= 0);
+	reactor_timeout(r, &op, 1000000);
+	t0 = now_ms();
+	while (count == 0 && now_ms() - t0 < 5000)
+		assert_true(reactor_run_once(r, 3000) >= 0);
+	assert_int_equal(count, 1);
+	assert_true(now_ms() - t0 < 1000);
+	reactor_destroy(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_msgs_from_threads),
 		cmocka_unit_test(test_stop_from_thread),
 		cmocka_unit_test(test_msg_to_self),
+		cmocka_unit_test(test_msg_no_lost_wakeup),
+		cmocka_unit_test(test_msg_to_self_from_callback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,14 +38,21 @@ struct pt_attr_args {
 
 static_assert(sizeof(struct pt_attr_args) <= PT_ARGS_MAX, "args too big");
 
-static void pt_attr_submit(struct pt_fs *fs, struct fs_call *c, pt_work_fn fn,
-			   const struct pt_attr_args *a)
+/* Copy @a into @c's scratch with a reference on its inode, and run @fn. */
+static struct pt_attr_args *pt_attr_args_take(struct fs_call *c,
+					      const struct pt_attr_args *a)
 {
 	struct pt_attr_args *args = pt_call_args(c);
 
 	*args = *a;
 	pt_inode_ref(args->inode);
-	pt_offload(fs, c, fn, args);
+	return args;
+}
+
+static void pt_attr_submit(struct pt_fs *fs, struct fs_call *c, pt_work_fn fn,
+			   const struct pt_attr_args *a)
+{
+	pt_offload(fs, c, fn, pt_attr_args_take(c, a));
 }
 
 static int pt_attr_finish(struct pt_fs *fs, struct pt_attr_args *a, int ret)
@@ -70,19 +77,12 @@ static int pt_attr_stat(struct pt_fs *fs, struct pt_attr_args *a, int pfd,
 
 /* --- getattr --------------------------------------------------------------- */
 
-static int pt_getattr_work(struct pt_fs *fs, struct fs_call *c, void *arg)
+/* fstat through the open file or a path fd (@pfd < 0: none was needed). */
+static int pt_getattr_stat(struct pt_fs *fs, struct pt_attr_args *a, int pfd)
 {
-	struct pt_attr_args *a = arg;
 	struct stat st;
-	int pfd = -1, ret;
+	int ret = pt_attr_stat(fs, a, pfd, &st);
 
-	(void)c;
-	if (!a->file) {
-		pfd = pt_inode_get_path_fd(fs, a->inode);
-		if (pfd < 0)
-			return pt_attr_finish(fs, a, pfd);
-	}
-	ret = pt_attr_stat(fs, a, pfd, &st);
 	if (pfd >= 0)
 		pt_inode_put_path_fd(fs, a->inode, pfd);
 	if (ret == 0)
@@ -90,15 +90,46 @@ static int pt_getattr_work(struct pt_fs *fs, struct fs_call *c, void *arg)
 	return pt_attr_finish(fs, a, ret);
 }
 
+static int pt_getattr_work(struct pt_fs *fs, struct fs_call *c, void *arg)
+{
+	struct pt_attr_args *a = arg;
+	int pfd = -1;
+
+	(void)c;
+	if (!a->file) {
+		pfd = pt_inode_get_path_fd(fs, a->inode);
+		if (pfd < 0)
+			return pt_attr_finish(fs, a, pfd);
+	}
+	return pt_getattr_stat(fs, a, pfd);
+}
+
+/* On the reactor: only when no fd has to be reopened (pt_offload_fast). */
+static int pt_getattr_fast(struct pt_fs *fs, struct fs_call *c, void *arg)
+{
+	struct pt_attr_args *a = arg;
+	int pfd = -1;
+
+	(void)c;
+	if (!a->file) {
+		pfd = pt_inode_try_path_fd(fs, a->inode);
+		if (pfd < 0)
+			return -EAGAIN;
+	}
+	return pt_getattr_stat(fs, a, pfd);
+}
+
 void pt_getattr(struct fs *fs, struct fs_call *c, struct fs_inode *inode,
 		struct fs_file *file, struct stat *out)
 {
+	struct pt_fs *pfs = pt_fs_of(fs);
 	struct pt_attr_args a = {
 		.inode = pt_inode_of(inode), .out = out,
 		.file = file ? pt_file_of(file) : NULL,
 	};
 
-	pt_attr_submit(pt_fs_of(fs), c, pt_getattr_work, &a);
+	pt_offload_fast(pfs, c, a.inode, pt_getattr_fast, pt_getattr_work,
+			pt_attr_args_take(c, &a));
 }
 
 /* --- setattr --------------------------------------------------------------- */

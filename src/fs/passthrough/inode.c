@@ -281,9 +281,10 @@ static int pt_cache_forget(struct pt_inode_table *t, struct pt_inode *inode)
 	return fd;
 }
 
-int pt_inode_get_path_fd(struct pt_fs *fs, struct pt_inode *inode)
+/* The pinned or cached fd of @inode, taken for use; -1 on a cache miss. */
+static int pt_inode_cached_path_fd(struct pt_inode_table *t,
+				   struct pt_inode *inode)
 {
-	struct pt_inode_table *t = fs->inodes;
 	struct pt_inode_priv *p = inode->priv;
 	int fd;
 
@@ -294,6 +295,22 @@ int pt_inode_get_path_fd(struct pt_fs *fs, struct pt_inode *inode)
 	if (fd >= 0 && p->fd_users++ == 0)
 		pt_lru_unlink(t, inode);
 	pthread_mutex_unlock(&t->cache_lock);
+	return fd;
+}
+
+int pt_inode_try_path_fd(struct pt_fs *fs, struct pt_inode *inode)
+{
+	int fd = pt_inode_cached_path_fd(fs->inodes, inode);
+
+	return fd >= 0 ? fd : -EAGAIN;
+}
+
+int pt_inode_get_path_fd(struct pt_fs *fs, struct pt_inode *inode)
+{
+	struct pt_inode_table *t = fs->inodes;
+	struct pt_inode_priv *p = inode->priv;
+	int fd = pt_inode_cached_path_fd(t, inode);
+
 	if (fd >= 0)
 		return fd;
 	/* a miss: reopen outside the lock, it may take a while */

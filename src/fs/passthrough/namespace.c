@@ -75,14 +75,33 @@ static int pt_lookup_work(struct pt_fs *fs, struct fs_call *c, void *arg)
 	return pt_ns_finish(fs, a, ret);
 }
 
+/* On the reactor: a dentry-cache hit with the parent's fd at hand. */
+static int pt_lookup_fast(struct pt_fs *fs, struct fs_call *c, void *arg)
+{
+	struct pt_ns_args *a = arg;
+	int pfd = pt_inode_try_path_fd(fs, a->parent);
+	int ret;
+
+	(void)c;
+	if (pfd < 0)
+		return -EAGAIN;
+	ret = pt_entry_lookup_cached(fs, pfd, a->name, a->out);
+	pt_inode_put_path_fd(fs, a->parent, pfd);
+	return ret == -EAGAIN ? ret : pt_ns_finish(fs, a, ret);
+}
+
 void pt_lookup(struct fs *fs, struct fs_call *c, struct fs_inode *parent,
 	       const char *name, struct fs_entry *out)
 {
-	struct pt_ns_args a = {
+	struct pt_fs *pfs = pt_fs_of(fs);
+	struct pt_ns_args *args = pt_call_args(c);
+
+	*args = (struct pt_ns_args){
 		.parent = pt_inode_of(parent), .name = name, .out = out,
 	};
-
-	pt_ns_submit(pt_fs_of(fs), c, pt_lookup_work, &a);
+	pt_inode_ref(args->parent);
+	pt_offload_fast(pfs, c, args->parent, pt_lookup_fast, pt_lookup_work,
+			args);
 }
 
 /* --- creating names --------------------------------------------------------------- */

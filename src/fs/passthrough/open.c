@@ -307,12 +307,16 @@ static int pt_flush_work(struct pt_fs *fs, struct fs_call *c, void *arg)
 	return 0;
 }
 
+/* Lock bookkeeping and non-blocking unlocks only: fine on the reactor. */
 void pt_flush(struct fs *fs, struct fs_call *c, struct fs_file *file,
 	      uint64_t lock_owner)
 {
-	struct pt_open_args a = { .file = pt_file_of(file), .owner = lock_owner };
+	struct pt_open_args *args = pt_call_args(c);
 
-	pt_open_args_submit(pt_fs_of(fs), c, pt_flush_work, &a);
+	*args = (struct pt_open_args){ .file = pt_file_of(file),
+				       .owner = lock_owner };
+	pt_offload_fast(pt_fs_of(fs), c, args->file->inode, pt_flush_work,
+			pt_flush_work, args);
 }
 
 static int pt_release_work(struct pt_fs *fs, struct fs_call *c, void *arg)
@@ -326,13 +330,29 @@ static int pt_release_work(struct pt_fs *fs, struct fs_call *c, void *arg)
 	return 0;
 }
 
+/*
+ * On the reactor only for files not open for writing: the last close of a
+ * written file may start writeback or free blocks (ext4 auto_da_alloc,
+ * xfs post-EOF blocks), which can wait for the disk.
+ */
+static int pt_release_fast(struct pt_fs *fs, struct fs_call *c, void *arg)
+{
+	struct pt_open_args *a = arg;
+
+	if (pt_open_writes(a->file->flags))
+		return -EAGAIN;
+	return pt_release_work(fs, c, arg);
+}
+
 void pt_release(struct fs *fs, struct fs_call *c, struct fs_file *file,
 		bool flock_release, uint64_t lock_owner)
 {
-	struct pt_open_args a = {
+	struct pt_open_args *args = pt_call_args(c);
+
+	*args = (struct pt_open_args){
 		.file = pt_file_of(file), .owner = lock_owner,
 		.flock = flock_release,
 	};
-
-	pt_open_args_submit(pt_fs_of(fs), c, pt_release_work, &a);
+	pt_offload_fast(pt_fs_of(fs), c, args->file->inode, pt_release_fast,
+			pt_release_work, args);
 }

@@ -6,12 +6,18 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "vhostfs/log.h"
 #include "pt_core.h"
+
+#ifndef F2FS_SUPER_MAGIC
+#define F2FS_SUPER_MAGIC 0xF2F52010
+#endif
 
 /* --- offload ---------------------------------------------------------------- */
 
@@ -64,6 +70,45 @@ void pt_offload(struct pt_fs *fs, struct fs_call *c, pt_work_fn fn, void *arg)
 	j->job.arg = j;
 	j->job.origin = c->reactor;
 	worker_pool_submit(fs->workers, &j->job);
+}
+
+void pt_offload_fast(struct pt_fs *fs, struct fs_call *c,
+		     const struct pt_inode *inode, pt_work_fn fast,
+		     pt_work_fn fn, void *arg)
+{
+	if (c->reactor && pt_inode_local(fs, inode)) {
+		int ret = fast(fs, c, arg);
+
+		if (ret != -EAGAIN) {
+			fs_call_complete(c, ret);
+			return;
+		}
+	}
+	pt_offload(fs, c, fn, arg);
+}
+
+static bool pt_fs_type_local(long type)
+{
+	switch (type) {
+	case EXT4_SUPER_MAGIC: /* also ext2 and ext3 */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+	case F2FS_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* What may run on the reactor: decided by the share's file system type. */
+static void pt_fast_setup(struct pt_fs *fs)
+{
+	struct statfs sf;
+
+	fs->fs_type = fstatfs(fs->root_fd, &sf) == 0 ? (long)sf.f_type : 0;
+	fs->local = pt_fs_type_local(fs->fs_type);
+	pt_data_setup(fs);
 }
 
 void *pt_call_args(struct fs_call *c)
@@ -242,6 +287,8 @@ static int pt_fs_setup(struct pt_fs *fs)
 
 	if (ret == 0)
 		ret = pt_handles_setup(fs);
+	if (ret == 0)
+		pt_fast_setup(fs);
 	if (ret == 0)
 		ret = pt_inode_table_create(fs, fs->cfg.fd_cache_size);
 	if (ret == 0) {

@@ -44,6 +44,17 @@ struct pt_fs {
 					   mount fd for open_by_handle_at (which
 					   refuses O_PATH fds); -1 in fds mode */
 	int root_mount_id;              /* mount id of the shared dir */
+	/* --- work on the reactor itself (passthrough.c, data.c) --- */
+	long fs_type;                   /* statfs f_type of the share */
+	bool local;                     /* ext4, xfs, btrfs, tmpfs or f2fs:
+					   see pt_inode_local() */
+	bool read_nowait;               /* cached reads: preadv2(RWF_NOWAIT)
+					   (else, on tmpfs, a plain preadv) */
+	bool write_inline;              /* buffered writes: pwritev, not
+					   io_uring (which punts them to a
+					   kernel worker on this fs) */
+	_Atomic uint64_t write_ring_until; /* after a stalled inline write:
+					   use io_uring until this time (ns) */
 };
 
 static inline struct pt_fs *pt_fs_of(struct fs *fs)
@@ -66,6 +77,19 @@ struct pt_inode {
 	/* everything else is private to inode.c */
 	struct pt_inode_priv *priv;
 };
+
+/*
+ * May an op on @inode make its syscalls right on the reactor?  Only if the
+ * inode lives on the share's own file system and that one is local: there
+ * a read of cached pages, fstat of a held fd, close of a file not open for
+ * writing or a lookup in the dentry cache needs no I/O and no round trip
+ * to a server.
+ */
+static inline bool pt_inode_local(const struct pt_fs *fs,
+				  const struct pt_inode *inode)
+{
+	return fs->local && inode && inode->dev == fs->root->dev;
+}
 
 /* The engine sees struct fs_inode; it is always a struct pt_inode. */
 static inline struct pt_inode *pt_inode_of(struct fs_inode *inode)
@@ -114,6 +138,11 @@ void pt_inode_unref(struct pt_fs *fs, struct pt_inode *inode, uint64_t n);
  */
 int pt_inode_get_path_fd(struct pt_fs *fs, struct pt_inode *inode);
 void pt_inode_put_path_fd(struct pt_fs *fs, struct pt_inode *inode, int fd);
+/*
+ * The same without reopening: -EAGAIN when the fd is neither pinned nor
+ * cached (open_by_handle_at may read the disk).  For pt_offload_fast.
+ */
+int pt_inode_try_path_fd(struct pt_fs *fs, struct pt_inode *inode);
 
 /*
  * A new fd for @inode opened with @flags (O_RDONLY, O_RDWR, ...; never
@@ -208,6 +237,20 @@ typedef int (*pt_work_fn)(struct pt_fs *fs, struct fs_call *c, void *arg);
 void pt_offload(struct pt_fs *fs, struct fs_call *c, pt_work_fn fn, void *arg);
 
 /*
+ * Like pt_offload, but first try @fast right here on the reactor, if
+ * pt_inode_local(@inode) (what the op works on).  @fast may only make
+ * syscalls that need no I/O there - fstat of a held fd, close of a file
+ * not open for writing, an openat2 with RESOLVE_CACHED - and returns
+ * -EAGAIN, having changed nothing, when it would have to wait; then @fn
+ * runs on a worker as usual.  Anything else @fast returns completes @c
+ * before pt_offload_fast returns.  Saves the two thread switches of a
+ * worker hop, which cost more than these syscalls themselves.
+ */
+void pt_offload_fast(struct pt_fs *fs, struct fs_call *c,
+		     const struct pt_inode *inode, pt_work_fn fast,
+		     pt_work_fn fn, void *arg);
+
+/*
  * Scratch bytes of @c free for the op's own arguments after the offload
  * bookkeeping; PT_ARGS_MAX bytes long.
  */
@@ -215,6 +258,9 @@ void *pt_call_args(struct fs_call *c);
 #define PT_ARGS_MAX 128
 /* pt_call_args(c) == c->scratch + PT_ARGS_OFFSET, 16-byte aligned */
 #define PT_ARGS_OFFSET (FS_CALL_SCRATCH - PT_ARGS_MAX)
+
+/* Choose the read and write paths for fs->fs_type (data.c). */
+void pt_data_setup(struct pt_fs *fs);
 
 /* The ops implemented in each file, gathered into the table by passthrough.c */
 #include "passthrough_ops.h"

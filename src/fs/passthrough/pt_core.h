@@ -45,6 +45,14 @@ int pt_openat_beneath(int dirfd, const char *name, int flags, mode_t mode);
  */
 int pt_entry_lookup(struct pt_fs *fs, int dirfd, const char *name,
 		    struct fs_entry *out);
+/*
+ * The same from the dentry cache alone, on the reactor (pt_offload_fast):
+ * -EAGAIN, having changed nothing, when the walk would read the disk or
+ * cross a mount.  The fstat and the inode table work that follow need no
+ * I/O for an inode that is in memory.
+ */
+int pt_entry_lookup_cached(struct pt_fs *fs, int dirfd, const char *name,
+			   struct fs_entry *out);
 
 /*
  * @out from an fd of an inode we just created (a real fd): a fresh O_PATH

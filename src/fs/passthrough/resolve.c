@@ -31,6 +31,7 @@
 #define PT_RESOLVE_RETRIES 8
 
 static atomic_bool pt_no_openat2;
+static atomic_bool pt_no_resolve_cached;
 
 int pt_name_check(const char *name)
 {
@@ -95,14 +96,37 @@ static int pt_entry_fill(struct pt_fs *fs, int fd, const struct stat *st,
 	return 0;
 }
 
-int pt_entry_lookup(struct pt_fs *fs, int dirfd, const char *name,
-		    struct fs_entry *out)
+/*
+ * The walk only if the dentry cache has everything (RESOLVE_CACHED, Linux
+ * >= 5.12) and nothing crosses into another mount (RESOLVE_NO_XDEV: the
+ * caller vouched for this file system only); else -EAGAIN, also on kernels
+ * without RESOLVE_CACHED.  One try: EAGAIN no longer means a rename race.
+ */
+static int pt_openat_cached(int dirfd, const char *name)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = PT_RESOLVE_FLAGS | RESOLVE_CACHED | RESOLVE_NO_XDEV,
+	};
+	long fd;
+
+	if (atomic_load_explicit(&pt_no_resolve_cached, memory_order_relaxed))
+		return -EAGAIN;
+	fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	if (fd >= 0)
+		return (int)fd;
+	if (errno == ENOSYS || errno == EINVAL) {
+		atomic_store_explicit(&pt_no_resolve_cached, true,
+				      memory_order_relaxed);
+		return -EAGAIN;
+	}
+	return errno == EXDEV ? -EAGAIN : -errno;
+}
+
+static int pt_entry_of_fd(struct pt_fs *fs, int fd, struct fs_entry *out)
 {
 	struct stat st;
-	int fd = pt_openat_beneath(dirfd, name, O_PATH, 0);
 
-	if (fd < 0)
-		return fd;
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		int err = -errno;
 
@@ -110,6 +134,24 @@ int pt_entry_lookup(struct pt_fs *fs, int dirfd, const char *name,
 		return err;
 	}
 	return pt_entry_fill(fs, fd, &st, out);
+}
+
+int pt_entry_lookup(struct pt_fs *fs, int dirfd, const char *name,
+		    struct fs_entry *out)
+{
+	int fd = pt_openat_beneath(dirfd, name, O_PATH, 0);
+
+	return fd < 0 ? fd : pt_entry_of_fd(fs, fd, out);
+}
+
+int pt_entry_lookup_cached(struct pt_fs *fs, int dirfd, const char *name,
+			   struct fs_entry *out)
+{
+	int fd = pt_name_check(name);
+
+	if (fd == 0)
+		fd = pt_openat_cached(dirfd, name);
+	return fd < 0 ? fd : pt_entry_of_fd(fs, fd, out);
 }
 
 int pt_entry_from_open_fd(struct pt_fs *fs, int fd, const struct stat *st,

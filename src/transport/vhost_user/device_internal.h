@@ -80,6 +80,7 @@ struct vu_queue {
 	unsigned int inflight;
 	bool processing;            /* inside queue_process: defer publish */
 	bool rerun;
+	bool flush_queued;          /* flush_msg sent, not yet run */
 	bool pausing;               /* no more pops: stopping */
 	bool draining;              /* ack once idle */
 	bool swapping;              /* ack once the kick watch moved */
@@ -88,6 +89,7 @@ struct vu_queue {
 	bool broken_reported;
 	uint64_t kick_buf;
 	struct reactor_op kick_op;
+	struct reactor_msg flush_msg; /* completions: publish once per pass */
 	struct reactor_poller *poller;
 
 	/* control <-> owner */

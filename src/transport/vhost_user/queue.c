@@ -3,13 +3,17 @@
  * queue.c - one virtqueue's data path, on its owner thread.
  *
  * Kick (or poller) -> pop chains while request slots are free -> hand each
- * to the engine -> done(): used element, publish, call per EVENT_IDX.
- * Completions that happen while we are still popping are published in one
- * batch at the end of the pass.  No locks, no allocation per request: the
- * slot pool is allocated when the ring starts.
+ * to the engine -> done(): used element; publish and call per EVENT_IDX.
+ * Completions never publish one by one: those that happen while we are
+ * popping go out at the end of that pass, the others (io_uring completions
+ * reaped in a batch, worker results) with one message the queue sends to
+ * its own reactor, which runs it after the batch - one used->idx store, one
+ * barrier, at most one call and a look for new chains per loop iteration.
+ * Kicks are eventfd reads on the reactor's ring, so a kick costs no syscall
+ * of its own.  No locks, no allocation per request: the slot pool is
+ * allocated when the ring starts.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,6 +58,7 @@ static void queue_data_reset(struct vu_queue *q)
 	q->d_poll = c->dev->cfg.poll || q->kick_fd < 0;
 	q->inflight = 0;
 	q->processing = q->rerun = false;
+	q->flush_queued = false;
 	q->pausing = q->draining = q->swapping = false;
 	q->kick_armed = q->kick_stop = false;
 	q->broken_reported = false;
@@ -115,10 +120,11 @@ static void queue_check_broken(struct vu_queue *q)
 		eventfd_signal(q->d_err_fd);
 }
 
-/* A drain is acknowledged once no kick op and no request is left. */
+/* A drain is acknowledged once no kick op, request or flush is left. */
 static void queue_idle_check(struct vu_queue *q)
 {
-	if (!q->draining || q->kick_armed || q->inflight || q->processing)
+	if (!q->draining || q->kick_armed || q->inflight || q->processing ||
+	    q->flush_queued)
 		return;
 	q->draining = false;
 	vu_queue_ctl_ack(q);
@@ -135,6 +141,18 @@ static void queue_flush(struct vu_queue *q)
 }
 
 /* --- owner thread: requests -------------------------------------------- */
+
+/*
+ * The batch of completions is over: publish them, signal once, and take
+ * whatever the driver queued meanwhile (it may not have kicked for it).
+ */
+static void queue_flush_msg(void *arg)
+{
+	struct vu_queue *q = arg;
+
+	q->flush_queued = false;
+	queue_process(q);
+}
 
 static void queue_req_done(struct fuse_request *req, size_t reply_len)
 {
@@ -153,10 +171,13 @@ static void queue_req_done(struct fuse_request *req, size_t reply_len)
 		q->rerun |= starved;
 		return;
 	}
-	queue_flush(q);
-	if (starved)
-		queue_process(q);
-	queue_idle_check(q);
+	if (q->flush_queued)
+		return;
+	/* to our own reactor: no wake-up, runs after this reap batch */
+	q->flush_queued = true;
+	q->flush_msg.fn = queue_flush_msg;
+	q->flush_msg.arg = q;
+	reactor_msg_send(q->owner, &q->flush_msg);
 }
 
 static void queue_submit(struct vu_queue *q, struct vu_slot *s,
@@ -223,10 +244,13 @@ static void queue_process(struct vu_queue *q)
 static void queue_kick_arm(struct vu_queue *q);
 static void queue_swap_check(struct vu_queue *q);
 
+/*
+ * The kick eventfd is read through the ring: the read waits for a kick and
+ * resets the counter in one operation, no read(2) of our own.
+ */
 static void queue_kick_cpl(void *arg, int res)
 {
 	struct vu_queue *q = arg;
-	uint64_t v;
 
 	q->kick_armed = false;
 	if (q->kick_stop) {
@@ -235,16 +259,12 @@ static void queue_kick_cpl(void *arg, int res)
 		queue_idle_check(q);
 		return;
 	}
-	if (res < 0 || (res & (POLLERR | POLLNVAL))) {
+	if (res == 0 || (res < 0 && res != -EAGAIN && res != -EINTR)) {
 		/* never kicked again: say so rather than hang silently */
 		vu_virtq_fail(&q->vq, res < 0 ? res : -EIO);
 		queue_check_broken(q);
 		return;
 	}
-	/* reset the eventfd counter; a non-blocking fd may say EAGAIN */
-	if (read(q->d_kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("vhost-user: queue %u: kick read: %s", q->index,
-			 strerror(errno));
 	queue_process(q);
 	queue_kick_arm(q);
 }
@@ -255,7 +275,8 @@ static void queue_kick_arm(struct vu_queue *q)
 		return;
 	reactor_op_init(&q->kick_op, queue_kick_cpl, q);
 	q->kick_armed = true;
-	reactor_poll_fd(q->owner, &q->kick_op, q->d_kick_fd, POLLIN);
+	reactor_read(q->owner, &q->kick_op, q->d_kick_fd, &q->kick_buf,
+		     sizeof(q->kick_buf));
 }
 
 static int queue_poll(void *arg)

@@ -384,10 +384,55 @@ static void test_readonly(void **state)
 	pt_env_free(e);
 }
 
+/*
+ * A read of a range that is only partly in the page cache: the inline
+ * RWF_NOWAIT read takes the cached head, io_uring the rest, which starts
+ * inside an iovec entry.  (The file leaves the cache whole, then its first
+ * half comes back through an fd that does no readahead.)  Every byte must
+ * land in its place, once; where the cache is not that obliging, this is
+ * an ordinary read.
+ */
+static void test_read_partly_cached(void **state)
+{
+	struct pt_env *e = *state;
+	struct fs_inode *ino;
+	struct fs_file *f = ptd_file(e, "cold", 0644, O_RDWR, &ino);
+	size_t len = 256 * 1024, half = 128 * 1024, n = 0;
+	unsigned char *src = malloc(len), *dst = malloc(len + 4096);
+	struct iovec v = { src, len }, rv[3];
+	char path[256];
+	int fd;
+
+	fill(src, len, 5);
+	memset(dst, 0xa5, len + 4096);
+	assert_int_equal(ptd_write(e, f, 0, &v, 1, 0, &n), 0);
+	assert_int_equal(n, len);
+	pt_host_path(e, "cold", path, sizeof(path));
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fdatasync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM), 0);
+	assert_int_equal(pread(fd, dst, half, 0), (ssize_t)half);
+	close(fd);
+	memset(dst, 0xa5, len + 4096);
+	rv[0] = (struct iovec){ dst, 100000 };
+	rv[1] = (struct iovec){ dst + 100000, 60000 }; /* 131072 falls here */
+	rv[2] = (struct iovec){ dst + 160000, len + 4096 - 160000 };
+	assert_int_equal(ptd_read(e, f, 0, rv, 3, &n), 0);
+	assert_int_equal(n, len);
+	assert_memory_equal(dst, src, len);
+	assert_int_equal(dst[len], 0xa5); /* nothing past the end of file */
+	free(src);
+	free(dst);
+	ptd_file_close(e, f, ino);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rw_iovecs),
+		cmocka_unit_test(test_read_partly_cached),
 		cmocka_unit_test(test_write_short_resubmit),
 		cmocka_unit_test(test_write_error_after_progress),
 		cmocka_unit_test(test_kill_suidgid),
