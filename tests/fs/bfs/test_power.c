@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_power.c - the file system's power-loss sweep.
+ *
+ * A base image holds a synced file "keep", "a/x" and an empty "b".  Then,
+ * for each loss mode and cut = 1, 2, ...: a copy is loaded through a fault
+ * device that loses power after write number `cut`, mounted, and a
+ * workload runs until it fails: create + write + fsync, a rename across
+ * directories, an unlink, an overwrite + fsync, RENAME_EXCHANGE, syncfs,
+ * unmount.  The surviving image must load, mount and check clean; "x"
+ * must exist exactly once with its contents; no file may appear under two
+ * names; and everything a completed fsync/syncfs covered must be there.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bfs_test.h"
+#include "fs/bfs/bfs_internal.h"
+#include "vhostfs/log.h"
+
+#define CUT_MAX 1200
+#define BFS_JOURNAL_MIN_BLOCKS 128
+#define DEV (8ull << 20)
+#define XLEN 7000
+#define NLEN 20000
+
+enum { M_NEW, M_KEEP_GONE, M_OVER, M_EXCH, M_N };
+#define BURST 40
+
+struct model {
+	bool done[M_N];
+	bool burst;          /* run the burst of small fsync'd files */
+	int synced;          /* burst files whose fsync completed */
+};
+
+static uint8_t xdata[XLEN], keepdata[9000], v1[NLEN], v2[NLEN];
+
+static void patterns(void)
+{
+	for (size_t i = 0; i < sizeof(xdata); i++)
+		xdata[i] = (uint8_t)(i * 13 + 1);
+	for (size_t i = 0; i < sizeof(keepdata); i++)
+		keepdata[i] = (uint8_t)(i * 5 + 2);
+	for (size_t i = 0; i < NLEN; i++)
+		v1[i] = (uint8_t)(i * 3 + 7);
+	memcpy(v2, v1, NLEN);
+	for (size_t i = 5000; i < 9000; i++)
+		v2[i] = (uint8_t)(i * 11 + 3);
+}
+
+struct mode {
+	enum bdev_loss_mode loss;
+	bool torn;
+};
+
+static const struct mode modes[] = {
+	{ BDEV_LOSS_DROP_ALL, false },
+	{ BDEV_LOSS_KEEP_ALL, false },
+	{ BDEV_LOSS_KEEP_PREFIX, false },
+	{ BDEV_LOSS_KEEP_RANDOM, false },
+	{ BDEV_LOSS_KEEP_RANDOM_BLOCKS, false },
+	{ BDEV_LOSS_KEEP_ALL, true },
+};
+
+static struct bdev *base_build(uint32_t journal)
+{
+	struct bfs_mkfs_opts mo = { .journal_blocks = journal };
+	struct bt t;
+	struct fs_entry a, b;
+
+	bt_setup_opts(&t, DEV, 16384, true, &mo);
+	bt_forget(&t, bt_put(&t, t.root, "keep", keepdata, sizeof(keepdata),
+			     true));
+	assert_int_equal(bt_mkdir(&t, t.root, "a", 0755, &a), 0);
+	assert_int_equal(bt_mkdir(&t, t.root, "b", 0755, &b), 0);
+	bt_forget(&t, bt_put(&t, a.inode, "x", xdata, sizeof(xdata), true));
+	assert_int_equal(bt_unmount(&t), 0);
+	assert_int_equal(bst_unload(t.bs), 0);
+	return t.dev;
+}
+
+/* --- the workload --------------------------------------------------------- */
+
+static int lookup2(struct bt *t, const char *dir, const char *name,
+		   struct fs_entry *e)
+{
+	struct fs_entry d;
+	int rc = bt_lookup(t, t->root, dir, &d);
+
+	if (rc)
+		return rc;
+	rc = bt_lookup(t, d.inode, name, e);
+	bt_forget(t, d.inode);
+	return rc;
+}
+
+static int syncfs(struct bt *t)
+{
+	struct fs_entry e;
+	struct fs_file *f;
+	int rc = bt_lookup(t, t->root, "keep2", &e);
+
+	/* fsync of any file commits everything applied so far */
+	if (rc == -ENOENT)
+		rc = bt_mknod(t, t->root, "keep2", S_IFREG | 0644, 0, &e);
+	if (rc)
+		return rc;
+	rc = bt_open(t, e.inode, O_RDONLY, &f);
+	if (rc == 0) {
+		rc = bt_fsync(t, f);
+		bt_release(t, f);
+	}
+	bt_forget(t, e.inode);
+	return rc;
+}
+
+static int step_new(struct bt *t)
+{
+	struct fs_entry a, e;
+	struct fs_file *f;
+	int rc = bt_lookup(t, t->root, "a", &a);
+
+	if (rc)
+		return rc;
+	rc = bt_create(t, a.inode, "new", 0644, &e, &f);
+	bt_forget(t, a.inode);
+	if (rc)
+		return rc;
+	if (bt_write(t, f, 0, v1, NLEN) != NLEN)
+		rc = -EIO;
+	if (rc == 0)
+		rc = bt_fsync(t, f);
+	bt_release(t, f);
+	bt_forget(t, e.inode);
+	return rc;
+}
+
+static int step_over(struct bt *t)
+{
+	struct fs_entry e;
+	struct fs_file *f;
+	int rc = lookup2(t, "a", "new", &e);
+
+	if (rc)
+		return rc;
+	rc = bt_open(t, e.inode, O_RDWR, &f);
+	if (rc == 0) {
+		if (bt_write(t, f, 5000, v2 + 5000, 4000) != 4000)
+			rc = -EIO;
+		if (rc == 0)
+			rc = bt_fsync(t, f);
+		bt_release(t, f);
+	}
+	bt_forget(t, e.inode);
+	return rc;
+}
+
+static int dir_rename(struct bt *t, const char *d1, const char *n1,
+		      const char *d2, const char *n2, uint32_t flags)
+{
+	struct fs_entry a, b;
+	int rc = bt_lookup(t, t->root, d1, &a);
+
+	if (rc)
+		return rc;
+	rc = bt_lookup(t, t->root, d2, &b);
+	if (rc == 0) {
+		rc = bt_rename(t, a.inode, n1, b.inode, n2, flags);
+		bt_forget(t, b.inode);
+	}
+	bt_forget(t, a.inode);
+	return rc;
+}
+
+/* Small files, each fsync'd: commits enough to fill a small journal. */
+static int step_burst(struct bt *t, struct model *m)
+{
+	char name[16], data[100];
+
+	for (int i = 0; i < BURST; i++) {
+		struct fs_entry e;
+		struct fs_file *f;
+		int rc;
+
+		snprintf(name, sizeof(name), "s%d", i);
+		memset(data, 'a' + i % 26, sizeof(data));
+		rc = bt_create(t, t->root, name, 0644, &e, &f);
+		if (rc)
+			return rc;
+		if (bt_write(t, f, 0, data, sizeof(data)) != sizeof(data))
+			rc = -EIO;
+		if (rc == 0)
+			rc = bt_fsync(t, f);
+		bt_release(t, f);
+		bt_forget(t, e.inode);
+		if (rc)
+			return rc;
+		m->synced = i + 1;
+	}
+	return 0;
+}
+
+static int workload(struct bt *t, struct model *m)
+{
+	int rc = m->burst ? step_burst(t, m) : 0;
+
+	if (rc)
+		return rc;
+	rc = step_new(t);
+
+	m->done[M_NEW] = rc == 0;
+	if (rc == 0)
+		rc = dir_rename(t, "a", "x", "b", "x", 0);
+	if (rc == 0)
+		rc = bt_unlink(t, t->root, "keep");
+	if (rc == 0)
+		rc = syncfs(t);
+	m->done[M_KEEP_GONE] = rc == 0;
+	if (rc == 0)
+		rc = step_over(t);
+	m->done[M_OVER] = rc == 0;
+	if (rc == 0)
+		rc = dir_rename(t, "a", "new", "b", "x", RENAME_EXCHANGE);
+	if (rc == 0)
+		rc = syncfs(t);
+	m->done[M_EXCH] = rc == 0;
+	return rc;
+}
+
+/* --- verification --------------------------------------------------------- */
+
+/* v1, with blocks of the unsynced overwrite either old or new */
+static bool v1_or_mixed(const uint8_t *buf)
+{
+	for (size_t i = 0; i < NLEN; i++) {
+		if (buf[i] != v1[i] && buf[i] != v2[i])
+			return false;
+	}
+	return true;
+}
+
+struct seen {
+	int x, v1, v2, keep, burst;
+};
+
+static void classify(struct bt *t, struct fs_inode *dir, const char *name,
+		     struct seen *s)
+{
+	static uint8_t buf[NLEN + 4096];
+	long n = bt_get(t, dir, name, buf, sizeof(buf));
+
+	if (getenv("BFS_TEST_VERBOSE"))
+		fprintf(stderr, "  %s: %ld bytes\n", name, n);
+	assert_true(n >= 0);
+	if (n == XLEN && !memcmp(buf, xdata, XLEN))
+		s->x++;
+	else if (n == sizeof(keepdata) && !memcmp(buf, keepdata, (size_t)n))
+		s->keep++;
+	else if (n == NLEN && !memcmp(buf, v2, NLEN))
+		s->v2++;
+	else if (n == NLEN && v1_or_mixed(buf))
+		s->v1++;
+	else if (name[0] == 's' && n == 100 && buf[0] == buf[99])
+		s->burst++;
+	else if (strcmp(name, "keep2") && strcmp(name, "new"))
+		fail_msg("%s: unexpected contents (%ld bytes)", name, n);
+	else if (strcmp(name, "keep2") && n && n != NLEN)
+		fail_msg("%s: torn file of %ld bytes", name, n);
+}
+
+static void scan(struct bt *t, struct fs_inode *dir, struct seen *s, int depth)
+{
+	struct bt_dirent ents[64];
+	size_t n;
+
+	assert_int_equal(bt_readdir(t, dir, 2, false, ents, 64, &n), 0);
+	assert_true(n < 64);
+	for (size_t i = 0; i < n; i++) {
+		struct fs_entry e;
+
+		assert_int_equal(bt_lookup(t, dir, ents[i].name, &e), 0);
+		if (S_ISDIR(e.attr.st_mode)) {
+			assert_true(depth == 0);
+			scan(t, e.inode, s, depth + 1);
+		} else {
+			classify(t, dir, ents[i].name, s);
+		}
+		bt_forget(t, e.inode);
+	}
+}
+
+static void verify(struct bt *t, const struct model *m)
+{
+	struct seen s = { 0 };
+
+	if (getenv("BFS_TEST_VERBOSE"))
+		fprintf(stderr, "verify: new %d keep_gone %d over %d exch %d\n",
+			m->done[M_NEW], m->done[M_KEEP_GONE], m->done[M_OVER],
+			m->done[M_EXCH]);
+	bt_check(t);
+	scan(t, t->root, &s, 0);
+	assert_int_equal(s.x, 1); /* never lost, never doubled */
+	assert_true(s.keep <= 1);
+	if (m->done[M_KEEP_GONE])
+		assert_int_equal(s.keep, 0);
+	assert_true(s.v1 + s.v2 <= 1);
+	if (m->done[M_NEW])
+		assert_int_equal(s.v1 + s.v2, 1);
+	if (m->done[M_OVER])
+		assert_int_equal(s.v2, 1);
+	/* a burst file is whole or absent, and present once synced */
+	assert_true(s.burst >= m->synced && s.burst <= BURST);
+}
+
+/* --- the runner ----------------------------------------------------------- */
+
+static struct bdev *copy_of(struct bdev *ram)
+{
+	struct bdev_loss_policy all = { .mode = BDEV_LOSS_KEEP_ALL };
+	struct bdev *img;
+
+	assert_int_equal(bdev_ram_crash_image(ram, &all, &img), 0);
+	return img;
+}
+
+static uint64_t base_vol(struct bdev *base)
+{
+	struct blob_store *bs;
+	uint64_t id = 0;
+	size_t n;
+
+	assert_int_equal(bst_load(base, true, &bs), 0);
+	assert_int_equal(bst_list(bs, BLOB_ID_NONE, &id, 1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(bst_unload(bs), 0);
+	return id;
+}
+
+static bool run_cut(struct bdev *base, uint64_t vol, const struct mode *md,
+		    uint64_t cut, bool burst)
+{
+	struct bdev_fault_config fc = {
+		.power_cut_write = cut,
+		.tear_blocks = md->torn ? (uint32_t)(1 + cut % 3) : 0,
+		.loss = { .mode = md->loss, .seed = cut * 7919 + md->loss,
+			  .keep = cut % 5 },
+	};
+	struct bdev *dev = copy_of(base), *fault, *img;
+	struct model m = { .burst = burst };
+	struct bt t = { .vol = vol };
+	bool lost, done = false;
+	int rc;
+
+	fc.base = dev;
+	assert_int_equal(bdev_fault_create(&fc, &fault), 0);
+	rc = bst_load(fault, false, &t.bs);
+	if (rc == 0) {
+		if (bt_mount(&t) == 0) {
+			done = workload(&t, &m) == 0;
+			/* the small journal was checkpointed mid-run */
+			if (done && burst)
+				assert_true(((struct bfs *)t.fs)->j.checkpoints >=
+					    2);
+			bt_forget(&t, t.root);
+			done = bt_unmount(&t) == 0 && done;
+		}
+		rc = bst_unload(t.bs);
+	}
+	lost = bdev_fault_power_lost(fault);
+	assert_true((rc == 0 && done) || lost);
+	assert_int_equal(bdev_fault_crash_image(fault, &img), 0);
+	assert_int_equal(bdev_destroy(fault), 0);
+	assert_int_equal(bdev_destroy(dev), 0);
+	/* what survived */
+	assert_int_equal(bst_load(img, false, &t.bs), 0);
+	assert_int_equal(bt_mount(&t), 0);
+	verify(&t, &m);
+	assert_int_equal(bt_unmount(&t), 0);
+	assert_int_equal(bt_mount(&t), 0);
+	bt_check(&t);
+	t.dev = img;
+	bt_teardown(&t);
+	return lost;
+}
+
+static void sweep(uint32_t journal, bool burst)
+{
+	struct bdev *base = base_build(journal);
+	uint64_t vol = base_vol(base);
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		uint64_t cut = 1;
+
+		while (run_cut(base, vol, &modes[i], cut, burst)) {
+			cut++;
+			if (cut > CUT_MAX)
+				fail_msg("no end after %d cuts", CUT_MAX);
+		}
+		if (getenv("BFS_TEST_VERBOSE"))
+			fprintf(stderr, "mode %d%s: %llu cuts\n",
+				(int)modes[i].loss, modes[i].torn ? " torn" : "",
+				(unsigned long long)cut);
+	}
+	assert_int_equal(bdev_destroy(base), 0);
+}
+
+static void test_sweep(void **state)
+{
+	sweep(0, false);
+}
+
+/* The smallest journal: checkpoints happen in the middle of the run. */
+static void test_sweep_checkpoints(void **state)
+{
+	sweep(BFS_JOURNAL_MIN_BLOCKS, true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_sweep_checkpoints),
+	};
+
+	patterns();
+	/* the cut fails the fs on purpose: its error logs are expected */
+	log_set_level(LOG_LEVEL_ERROR);
+	bst_reactor();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
