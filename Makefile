@@ -67,8 +67,11 @@ guest: build
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
+# Each benchmark runs its peer (host directory, virtiofsd, fio) in the same run.
 bench: build
 	bench/fio-devfuse.sh
+	bench/compare
+	bench/blob
 
 clean:
 	rm -rf build build-asan build-clang build-fuzz build*.setup.log

@@ -4,12 +4,15 @@
  *
  * Subcommands live in one table; each gets argv starting at its own name.
  * bench is the vhost-user front-end of src/frontend (include/vhostfs/
- * bench.h); the file-system tools (mkfs, fsck, ...) join the table when
- * their modules do.
+ * bench.h); mkfs, fsck and dump work on blobstore images (cmd_*.c);
+ * bench-blob, the blob-level benchmark behind bench/blob, is hidden from
+ * the help.  Bad arguments exit 2 in every subcommand.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_blob.h"
 #include "vhostfs/bench.h"
 
 #ifndef VHOSTFS_VERSION
@@ -20,6 +23,7 @@ struct vhostfs_cmd {
 	const char *name;
 	const char *summary;
 	int (*run)(int argc, char *argv[]);
+	bool hidden; /* not listed by help */
 };
 
 static int vhostfs_cmd_help(int argc, char *argv[]);
@@ -28,6 +32,13 @@ static int vhostfs_cmd_version(int argc, char *argv[]);
 static const struct vhostfs_cmd vhostfs_cmds[] = {
 	{ "bench", "drive a virtio-fs daemon over vhost-user (vhostfs bench "
 		   "--help)", bench_main },
+	{ "mkfs", "format an image file or block device as a blobstore",
+	  cmd_mkfs },
+	{ "fsck", "check (and --repair) a blobstore image", cmd_fsck },
+	{ "dump", "print a blobstore image: super block, blobs, xattrs",
+	  cmd_dump },
+	{ "bench-blob", "blob-level I/O benchmark (bench/blob)",
+	  cmd_bench_blob, true },
 	{ "help", "show this help", vhostfs_cmd_help },
 	{ "version", "print the version", vhostfs_cmd_version },
 };
@@ -38,9 +49,11 @@ static void vhostfs_usage(FILE *f)
 {
 	fputs("Usage: vhostfs COMMAND [ARGS...]\n"
 	      "       vhostfs --help | --version\n\nCommands:\n", f);
-	for (size_t i = 0; i < VHOSTFS_NCMDS; i++)
-		fprintf(f, "  %-12s %s\n", vhostfs_cmds[i].name,
-			vhostfs_cmds[i].summary);
+	for (size_t i = 0; i < VHOSTFS_NCMDS; i++) {
+		if (!vhostfs_cmds[i].hidden)
+			fprintf(f, "  %-12s %s\n", vhostfs_cmds[i].name,
+				vhostfs_cmds[i].summary);
+	}
 	fputs("\nThe daemon that serves a share is vhostfsd (see vhostfsd "
 	      "--help).\n", f);
 }
