@@ -128,7 +128,7 @@ static bool claim_pages(struct fsck *f)
 			continue;
 		if (blob_bitmap_test(&f->md_claim, p)) {
 			problem(f, "blob %#llx: md page %u is named twice; "
-				   "blob removed",
+				   "the blob is dropped (--repair removes it)",
 				(unsigned long long)w->id, p);
 			ok = false;
 			break;
@@ -230,7 +230,7 @@ static void pass1_walked(void *arg, int err)
 	struct fsck *f = arg;
 
 	if (err == 0 && f->w.err)
-		problem(f, "blob at root page %llu: %s; blob removed",
+		problem(f, "blob at root page %llu: %s; the blob is dropped (--repair removes it)",
 			(unsigned long long)f->page, f->w.why);
 	else if (err == 0)
 		err = check_blob(f);
