@@ -185,7 +185,9 @@ bool blob_is_thin(const struct blob *b);
 bool blob_is_read_only(const struct blob *b);
 
 /* --- xattrs: in memory until committed; names 1..255 bytes, values up to
- * 64 KiB.  Two namespaces: user (flags 0) and BLOB_XATTR_INTERNAL. ------ */
+ * 64 KiB.  Two namespaces: user (flags 0) and BLOB_XATTR_INTERNAL.  A
+ * read-only blob (a snapshot) refuses user xattr changes with -EPERM; its
+ * internal ones may change (the owner's bookkeeping, e.g. a name). ------ */
 
 #define BLOB_XATTR_INTERNAL (1u << 0)
 

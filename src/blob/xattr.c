@@ -147,7 +147,13 @@ static void xattr_start(struct blob_req *r)
 	bool changes = q->kind == XA_SET || q->kind == XA_REMOVE;
 	int rc = changes ? blob_store_writable(r->bs) : 0;
 
-	if (rc == 0 && changes && (r->blob->flags & BLOB_REC_READ_ONLY))
+	/*
+	 * A read-only blob's data and user xattrs are frozen; the internal
+	 * namespace describes the blob to its owner (a snapshot's name in
+	 * the catalog) and may change.
+	 */
+	if (rc == 0 && changes && (r->blob->flags & BLOB_REC_READ_ONLY) &&
+	    !(q->flags & BLOB_XATTR_INTERNAL))
 		rc = -EPERM;
 	if (rc == 0) {
 		switch (q->kind) {
