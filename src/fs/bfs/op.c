@@ -33,7 +33,8 @@ void bfs_op_submit(struct bfs_op *op)
 {
 	struct reactor *cur = reactor_current();
 
-	if (cur && cur != op->fs->r) {
+	/* from another reactor or a thread without one (a tool's main) */
+	if (cur != op->fs->r) {
 		op->msg.fn = op_run_msg;
 		op->msg.arg = op;
 		reactor_msg_send(op->fs->r, &op->msg);

@@ -63,7 +63,7 @@ static void bfs_forget(struct fs *f, struct fs_inode *inode, uint64_t n)
 	struct reactor *cur = reactor_current();
 	struct forget_msg *m;
 
-	if (!cur || cur == fs->r) {
+	if (cur == fs->r) {
 		forget_now(fs, bfs_in(inode), n);
 		return;
 	}
