@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -87,21 +88,30 @@ static void uring_rw_rest(struct bdev_io *io, const struct iovec **iov,
 	*cnt = 1;
 }
 
-static void uring_rw_cpl(void *arg, int res)
+/*
+ * Account @res bytes of a read or write that may come back short; true when
+ * the rest must be submitted, false when @io was completed.
+ */
+static bool uring_io_advance(struct bdev_io *io, int res)
 {
-	struct bdev_io *io = arg;
 	struct uring_io *x = uring_io(io);
 
 	if (res <= 0) {
 		/* 0: end of file, the file shrank below the device size */
 		bdev_io_complete(io, res < 0 ? res : -EIO);
-		return;
+		return false;
 	}
 	x->done += (uint64_t)res;
-	if (x->done >= io->length)
-		bdev_io_complete(io, 0);
-	else
-		uring_rw_submit(io);
+	if (x->done < io->length)
+		return true;
+	bdev_io_complete(io, 0);
+	return false;
+}
+
+static void uring_rw_cpl(void *arg, int res)
+{
+	if (uring_io_advance(arg, res))
+		uring_rw_submit(arg);
 }
 
 static void uring_rw_submit(struct bdev_io *io)
@@ -171,18 +181,8 @@ static void uring_zero_write_submit(struct bdev_io *io);
 
 static void uring_zero_write_cpl(void *arg, int res)
 {
-	struct bdev_io *io = arg;
-	struct uring_io *x = uring_io(io);
-
-	if (res <= 0) {
-		bdev_io_complete(io, res < 0 ? res : -EIO);
-		return;
-	}
-	x->done += (uint64_t)res;
-	if (x->done >= io->length)
-		bdev_io_complete(io, 0);
-	else
-		uring_zero_write_submit(io);
+	if (uring_io_advance(arg, res))
+		uring_zero_write_submit(arg);
 }
 
 /* The fallback: write the zero buffer over the range, a piece at a time. */
