@@ -23,12 +23,13 @@
  * rules (base and length multiples of the io unit, 1..BDEV_IOV_MAX).
  *
  * Durability.  Create, delete, snapshot, clone, inflate, decouple and grow
- * are durable when they complete.  Resize, xattr changes and the clusters
- * that first writes allocate change the blob in memory; blob_sync() (and
- * blob_close()) commits them.  blob_sync() also makes every data write to
- * the blob that completed before the call durable.  After a power cut the
- * store loads with every completed sync, and each blob as of its last
- * commit; nothing of one blob is ever readable through another.
+ * are durable when they complete.  Resize, unmap, xattr changes and the
+ * clusters that first writes allocate change the blob in memory;
+ * blob_sync() (and blob_close()) commits them.  blob_sync() also makes
+ * every data write to the blob that completed before the call durable.
+ * After a power cut the store loads with every completed sync, and each
+ * blob as of its last commit; nothing of one blob is ever readable
+ * through another.
  *
  * Errors.  0 or -errno: -EINVAL bad arguments, -ENOENT no such blob,
  * -EBUSY (deleting an open blob or a snapshot with clones, unloading with
@@ -169,6 +170,19 @@ void blob_delete(struct blob_store *bs, uint64_t id, blob_cb cb, void *arg);
  * clusters cut off once committed.  In memory until blob_sync().  md call.
  */
 void blob_resize(struct blob *b, uint64_t clusters, blob_cb cb, void *arg);
+
+/*
+ * Give clusters [@first_cluster, @first_cluster + @count) of thin blob @b
+ * back to the store: they read as zeros (or the parent's data) at once,
+ * and a later write allocates them again.  I/O already in flight on them
+ * completes against the old clusters, which return to the store only after
+ * it did (and, for clusters a commit recorded, after the commit of the
+ * unmap).  In memory until blob_sync(): after a power cut the range is as
+ * of the last commit.  -EINVAL (thick blob, range past the end), -EPERM
+ * (a snapshot).  md call.
+ */
+void blob_unmap(struct blob *b, uint64_t first_cluster, uint64_t count,
+		blob_cb cb, void *arg);
 
 /*
  * Make the blob's metadata changes and the data writes to it that

@@ -220,6 +220,11 @@ int bst_resize(struct blob *b, uint64_t clusters)
 	WAIT(blob_resize(b, clusters, wait_cb, w));
 }
 
+int bst_unmap(struct blob *b, uint64_t first, uint64_t count)
+{
+	WAIT(blob_unmap(b, first, count, wait_cb, w));
+}
+
 int bst_sync(struct blob *b)
 {
 	WAIT(blob_sync(b, wait_cb, w));

@@ -52,6 +52,7 @@ int bst_open(struct blob_store *bs, uint64_t id, struct blob **b);
 int bst_close(struct blob *b);
 int bst_delete(struct blob_store *bs, uint64_t id);
 int bst_resize(struct blob *b, uint64_t clusters);
+int bst_unmap(struct blob *b, uint64_t first, uint64_t count);
 int bst_sync(struct blob *b);
 int bst_list(struct blob_store *bs, uint64_t after, uint64_t *ids,
 	     size_t max, size_t *count);

@@ -698,6 +698,64 @@ static void reuse_verify(struct pl *p, bool done)
 	check_no_foreign(p, NULL, 0);
 }
 
+/* unmap: the range reads as before or as zeros (and a rewrite), all or
+ * nothing; the clusters given back never show up elsewhere */
+static void unmap_setup(struct pl *p)
+{
+	struct blob *b;
+
+	p->a = must_create(p, 6, true);
+	b = must_open(p, p->a);
+	must_write(p, b, 0, 6 * cs(p), 1);
+	assert_int_equal(bst_close(b), 0);
+}
+
+static int unmap_op(struct pl *p)
+{
+	struct blob *b;
+	void *buf = bst_alloc(cs(p));
+	int rc = bst_open(p->bs, p->a, &b), rc2;
+
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	rc = bst_unmap(b, 1, 3);
+	bst_pattern(buf, cs(p), unit(p), p->a, 2 * cs(p), 2);
+	if (rc == 0)
+		rc = bst_write(p->ch, b, 2 * cs(p), buf, cs(p));
+	if (rc == 0)
+		rc = bst_sync(b);
+	rc2 = bst_close(b);
+	free(buf);
+	return rc ? rc : rc2;
+}
+
+static void unmap_verify(struct pl *p, bool done)
+{
+	struct blob *b = must_open(p, p->a);
+	int64_t v;
+	uint64_t id;
+
+	versions(p, b, p->a, cs(p), unit(p), &v);
+	assert_true(v == 0 || (!done && v == 1));
+	expect_all(p, b, p->a, 0, cs(p), 1);
+	expect_all(p, b, p->a, 4 * cs(p), 2 * cs(p), 1);
+	if (v == 1) {
+		expect_all(p, b, p->a, cs(p), 3 * cs(p), 1);
+	} else {
+		expect_all(p, b, p->a, cs(p), cs(p), 0);
+		expect_all(p, b, p->a, 2 * cs(p), cs(p), 2);
+		expect_all(p, b, p->a, 3 * cs(p), cs(p), 0);
+	}
+	assert_int_equal(bst_close(b), 0);
+	assert_int_equal(bst_create(p->bs, 3, false, &id), 0);
+	b = must_open(p, id);
+	expect_all(p, b, id, 0, 3 * cs(p), 0);
+	assert_int_equal(bst_close(b), 0);
+	check_no_foreign(p, NULL, 0);
+}
+
 static const struct scenario scenarios[] = {
 	{ "create", create_setup, create_op, create_verify },
 	{ "resize_up", create_setup, resize_up_op, resize_up_verify },
@@ -710,6 +768,7 @@ static const struct scenario scenarios[] = {
 	{ "grow", create_setup, grow_op, grow_verify },
 	{ "mixed", create_setup, mixed_op, mixed_verify },
 	{ "reuse", reuse_setup, reuse_op, reuse_verify },
+	{ "unmap", unmap_setup, unmap_op, unmap_verify },
 };
 
 /* --- the runner ----------------------------------------------------------- */
