@@ -11,6 +11,7 @@
 
 #include "bfs_io.h"
 #include "bfs_names.h"
+#include "bfs_xattr.h"
 
 enum { SA_START, SA_META, SA_CUT };
 
@@ -19,16 +20,19 @@ static int owner_ok(const struct fs_cred *cr, const struct bfs_dinode *d)
 	return cr->uid == 0 || cr->uid == d->uid ? 0 : -EPERM;
 }
 
-static int check_times(const struct fs_cred *cr, const struct fs_setattr *s,
+static int check_times(struct bfs_op *op, const struct fs_setattr *s,
 		       const struct bfs_dinode *d)
 {
+	const struct fs_cred *cr = &op->call->cred;
+	uint64_t ino = BFS_ARGS(op, struct bfs_io_args)->inode->ino;
+
 	uint32_t expl = FS_SET_ATIME | FS_SET_MTIME;
 	uint32_t now = FS_SET_ATIME_NOW | FS_SET_MTIME_NOW;
 
 	if ((s->valid & expl) & ~((s->valid & now) >> 2))
 		return owner_ok(cr, d);
 	if (s->valid & now && owner_ok(cr, d))
-		return bfs_perm(cr, d, W_OK);
+		return bfs_perm_acl(op->fs, ino, cr, d, W_OK);
 	return 0;
 }
 
@@ -52,9 +56,9 @@ static int check(struct bfs_op *op, const struct bfs_dinode *d)
 		if (!S_ISREG(d->mode))
 			return -EINVAL;
 		if (!a->file)
-			rc = bfs_perm(cr, d, W_OK);
+			rc = bfs_perm_acl(op->fs, a->inode->ino, cr, d, W_OK);
 	}
-	return rc ? rc : check_times(cr, s, d);
+	return rc ? rc : check_times(op, s, d);
 }
 
 static void set_time(int64_t *sec, uint32_t *ns, const struct timespec *t)
@@ -194,9 +198,13 @@ static int sa_meta(struct bfs_op *op, struct bfs_dinode *d)
 	bool cut = shrink && !(d->flags & BFS_INODE_INLINE);
 	uint8_t buf[BFS_INLINE_FILE_MAX];
 	uint64_t keep = a->set->size < sizeof(buf) ? a->set->size : sizeof(buf);
+	struct bfs_acl_chmod cm = { .have = false };
 	int rc = 0;
 
-	if (shrink && !cut)
+	/* chmod changes the ACL's owner, mask and other entries too */
+	if (a->set->valid & FS_SET_MODE)
+		rc = bfs_acl_chmod_prepare(fs, a->inode->ino, d, &cm);
+	if (rc == 0 && shrink && !cut)
 		rc = bfs_inline_read(fs, a->inode->ino, 0, buf, keep);
 	if (rc == 0 && shrink && !cut)
 		rc = bfs_inline_paths(fs, a->inode->ino, 4 * BFS_INLINE_CHUNK);
@@ -207,7 +215,8 @@ static int sa_meta(struct bfs_op *op, struct bfs_dinode *d)
 	if (rc)
 		return rc;
 	apply_meta(op, d);
-	if (shrink && !cut)
+	rc = bfs_acl_chmod_apply(fs, &cm, d->mode);
+	if (rc == 0 && shrink && !cut)
 		rc = bfs_inline_store(fs, a->inode->ino, buf, keep);
 	if (rc == 0 && cut)
 		rc = bfs_orphan_add(fs, a->inode->ino);

@@ -9,6 +9,9 @@ struct bfs_map {
 	uint64_t disk;      /* 0: a hole */
 	uint64_t len;       /* blocks from fblk in this extent or hole */
 	bool unwritten;
+	bool shared;        /* the extent may share blocks (BFS_EXT_SHARED) */
+	struct bfs_key key; /* the extent covering fblk, when disk != 0 */
+	struct bfs_dextent ext;
 	bool has_prev;      /* @prev ends right before fblk */
 	struct bfs_key prev_key;
 	struct bfs_dextent prev;
@@ -24,7 +27,15 @@ int bfs_inline_store(struct bfs *fs, uint64_t ino, const uint8_t *data,
 /* Largest piece of one read or write step, in blocks. */
 #define BFS_PIECE_MAX 256u
 #define BFS_BOUNCE_BLOCKS 16u
-#define BFS_RW_IOV 64u
+/*
+ * iovecs of one piece.  A piece is at most BFS_PIECE_MAX blocks, and an
+ * aligned request has at most one iovec per block (a guest driver sends
+ * one descriptor per page), so any aligned piece fits and goes to the
+ * device from the request's own memory: no bounce for aligned I/O up to
+ * FUSE's 1 MiB max_write.  rw.c pools these structs, so the size costs
+ * nothing per request.
+ */
+#define BFS_RW_IOV BFS_PIECE_MAX
 
 /* Per-request I/O state that does not fit into the call's scratch. */
 struct bfs_rw {
@@ -47,6 +58,10 @@ struct bfs_rw {
 	bool convert;      /* moving inline bytes into block 0 */
 	bool zero_src;     /* write zeros instead of the request's bytes */
 	bool merge;        /* grow the previous extent instead */
+	bool cow;          /* a shared block: @disk replaces @old */
+	uint64_t old;
+	struct bfs_key ext_key; /* the extent mapping @old (cow) */
+	struct bfs_dextent ext;
 	struct bfs_key prev_key;
 	struct bfs_dextent prev;
 };

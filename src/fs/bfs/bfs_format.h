@@ -123,6 +123,7 @@ enum bfs_item_type {
 	BFS_T_EXTENT = 4,
 	BFS_T_XATTR = 5,
 	BFS_T_ORPHAN = 6,
+	BFS_T_REFCOUNT = 7, /* (0, REFCOUNT, disk block): shared block */
 };
 
 #define BFS_OFF_MASK ((1ull << 56) - 1)
@@ -157,6 +158,8 @@ static inline int bfs_key_cmp(struct bfs_key a, struct bfs_key b)
 /* --- item values ----------------------------------------------------------- */
 
 #define BFS_INODE_INLINE (1u << 0)
+#define BFS_INODE_ACL (1u << 1)  /* has system.posix_acl_access */
+#define BFS_INODE_DACL (1u << 2) /* has system.posix_acl_default */
 
 struct bfs_dinode {
 	uint32_t mode;
@@ -191,6 +194,7 @@ struct bfs_ddirent {
 _Static_assert(sizeof(struct bfs_ddirent) == 10, "dirent");
 
 #define BFS_EXT_UNWRITTEN (1u << 0)
+#define BFS_EXT_SHARED (1u << 1) /* blocks may have REFCOUNT items */
 #define BFS_EXT_MAX 32768u
 
 struct bfs_dextent {
@@ -200,17 +204,29 @@ struct bfs_dextent {
 };
 _Static_assert(sizeof(struct bfs_dextent) == 16, "extent");
 
+/* Chunk 0 of an xattr: this header, the name, the first value bytes. */
 struct bfs_dxattr {
-	uint8_t ns;
-	uint8_t name_len;
-	uint16_t value_len;
+	uint8_t ns;        /* BFS_XNS_* */
+	uint8_t name_len;  /* 1 .. 255, the name without its namespace */
+	uint16_t reserved; /* 0 */
+	uint32_t value_len; /* 0 .. BFS_XATTR_VALUE_MAX */
 	char name[];
 };
-_Static_assert(sizeof(struct bfs_dxattr) == 4, "xattr");
+_Static_assert(sizeof(struct bfs_dxattr) == 8, "xattr");
+
+enum { BFS_XNS_USER, BFS_XNS_TRUSTED, BFS_XNS_SECURITY, BFS_XNS_SYSTEM };
+
+/* A block referenced by @refs >= 2 extents (reflink). */
+struct bfs_drefcount {
+	uint32_t refs;
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct bfs_drefcount) == 8, "refcount");
 
 #define BFS_INLINE_CHUNK 1024u
 #define BFS_INLINE_FILE_MAX 2048u
 #define BFS_INLINE_LINK_MAX 4095u
-#define BFS_XATTR_VALUE_MAX 1024u
+#define BFS_XATTR_VALUE_MAX 65536u
+#define BFS_XATTR_CHUNK 1024u /* value bytes per XATTR item */
 
 #endif /* VHOSTFS_BFS_FORMAT_H */

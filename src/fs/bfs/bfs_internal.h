@@ -161,6 +161,20 @@ struct bfs_alloc {
 	uint64_t free;       /* clear bits of @inuse */
 	uint64_t hint;
 	struct bfs_vec pend, in_tx, done, held;
+	/* clusters of the volume blob (alloc.c "Store clusters") */
+	uint64_t bpc;          /* blocks per cluster */
+	uint64_t ncl;
+	uint32_t *clcount;     /* set bits of @inuse per cluster */
+	uint8_t *clflag;
+	uint64_t busy_cap;     /* blocks of the clusters with a set bit */
+	uint64_t claims;       /* clusters data writes may still allocate */
+	uint64_t promised[4];  /* new clusters of tree blocks, by stage */
+	uint64_t trimming;     /* blocks held while their unmap runs */
+	unsigned int trims;    /* unmaps in flight */
+	bool trim_all;         /* trim every free cluster at the next ckpt */
+	uint64_t trimmed;      /* clusters given back (statistics) */
+	uint64_t fills;        /* new data blocks written since tx_begin */
+	bool presync;          /* the next tx references them: sync first */
 };
 
 int bfs_alloc_init(struct bfs *fs);
@@ -182,6 +196,16 @@ bool bfs_bitmap_test(struct bfs *fs, uint64_t blk);
 /* Free blocks, not counting frees waiting for a checkpoint. */
 uint64_t bfs_alloc_free_now(const struct bfs *fs);
 uint64_t bfs_alloc_pending(const struct bfs *fs);
+/* Data blocks: reserve as above, leaving the store clusters tree blocks
+ * need; -ENOSPC when the store cannot back them. */
+int bfs_alloc_reserve_data(struct bfs *fs, uint64_t near, uint32_t want,
+			   uint64_t *start, uint32_t *got);
+/* The data write to reserved blocks ended: their clusters are allocated. */
+void bfs_alloc_data_done(struct bfs *fs, uint64_t start, uint32_t n);
+/* Whether @blocks new tree blocks find clusters (backed or free). */
+bool bfs_alloc_store_ok(struct bfs *fs, uint64_t blocks);
+/* statfs: data blocks, and free ones the store can back. */
+void bfs_alloc_space(struct bfs *fs, uint64_t *blocks, uint64_t *bfree);
 
 /* --- tree (tree.c, node.c) ------------------------------------------------- */
 
@@ -248,6 +272,8 @@ typedef int (*bfs_run_fn)(struct bfs_op *op);
 
 enum {
 	BFS_OP_MUTATES = 1u << 0, /* refused on a read-only or failed fs */
+	BFS_OP_WQ_SHARED = 1u << 1, /* waits in a write queue as shared */
+	BFS_OP_WQ_TURN = 1u << 2,   /* taken off a write queue: goes first */
 };
 
 struct bfs_op {
@@ -294,10 +320,13 @@ struct bfs_inode {
 	uint32_t opens;  /* open files */
 	uint32_t holds;  /* internal users (operations in flight) */
 	bool unlinked;   /* no link left: freed when unused */
+	bool linkable;   /* O_TMPFILE: link() may name it although unlinked */
+	struct bfs_lockset *locks; /* POSIX locks and flocks (lock.c) */
 	struct bfs_inode *hnext;
 	struct bfs_op *wq;      /* writes waiting for their turn */
 	struct bfs_op **wq_tail;
-	bool writing;
+	bool writing;           /* one exclusive writer (data.c) */
+	uint32_t writers;       /* shared writers: overwrites in place */
 };
 
 struct bfs_file {
@@ -323,6 +352,9 @@ void bfs_touch(struct bfs_dinode *d, bool mtime, bool ctime);
 int bfs_dinode_read(struct bfs *fs, uint64_t ino, struct bfs_dinode *d);
 int bfs_dinode_write(struct bfs *fs, uint64_t ino, const struct bfs_dinode *d);
 int bfs_perm(const struct fs_cred *cr, const struct bfs_dinode *d, int mask);
+/* bfs_perm() of inode @ino with its POSIX ACL (acl.c); may miss a block. */
+int bfs_perm_acl(struct bfs *fs, uint64_t ino, const struct fs_cred *cr,
+		 const struct bfs_dinode *d, int mask);
 /*
  * Free unlinked inode @in (no link, no reference left) as an internal
  * operation of bounded atomic steps (free.c).

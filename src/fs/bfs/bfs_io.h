@@ -17,6 +17,7 @@ struct bfs_io_args {
 	size_t *out;
 	struct bfs_rw *rw;
 	bool owner;      /* holds the inode's write queue */
+	bool shared;     /* holds it shared (an overwrite in place) */
 	/* setattr */
 	const struct fs_setattr *set;
 	struct stat *attr;
@@ -36,6 +37,9 @@ int bfs_setattr_run(struct bfs_op *op);
 int bfs_open_run(struct bfs_op *op);
 int bfs_wq_enter(struct bfs_op *op, struct bfs_inode *in, bool *owner);
 void bfs_wq_leave(struct bfs *fs, struct bfs_inode *in);
+/* A WRITE's turn: shared when it only overwrites blocks in place. */
+int bfs_write_enter(struct bfs_op *op, struct bfs_io_args *a);
+void bfs_write_leave(struct bfs *fs, struct bfs_io_args *a);
 /* Slice the next @len bytes as io-unit aligned iovecs; false: bounce. */
 bool bfs_slice_aligned(struct bfs *fs, struct bfs_rw *rw, size_t len);
 

@@ -33,8 +33,8 @@ int bfs_unlink_run(struct bfs_op *op);
 int bfs_rmdir_run(struct bfs_op *op);
 int bfs_rename_run(struct bfs_op *op);
 
-int bfs_dir_access(const struct fs_cred *cr, const struct bfs_dinode *d,
-		   bool write);
+int bfs_dir_access(struct bfs *fs, uint64_t ino, const struct fs_cred *cr,
+		   const struct bfs_dinode *d, bool write);
 void bfs_entry_fill(struct bfs_inode *in, const struct bfs_dinode *d,
 		    struct fs_entry *out);
 int bfs_apply_check(struct bfs *fs, int rc);

@@ -41,6 +41,8 @@ struct check {
 	struct ci *tab;
 	size_t tab_size, tab_n;
 	uint64_t inode_items;
+	struct bfs_vec shared;  /* blocks of shared extents, one per ref */
+	struct bfs_vec refs;    /* REFCOUNT items: (block, refs) */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -105,6 +107,85 @@ static void own(struct check *ck, uint64_t blk, uint64_t n, const char *what)
 	}
 }
 
+/* --- shared blocks --------------------------------------------------------------- */
+
+static void vec_push(struct check *ck, struct bfs_vec *v, uint64_t a,
+		     uint64_t b)
+{
+	if (v->n + 2 > v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 256;
+		uint64_t *p = realloc(v->a, cap * sizeof(*p));
+
+		if (!p) {
+			problem(ck, "out of memory checking shared blocks");
+			return;
+		}
+		v->a = p;
+		v->cap = cap;
+	}
+	v->a[v->n++] = a;
+	v->a[v->n++] = b;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void item_refcount(struct check *ck, struct bfs_key k, const void *v,
+			  uint16_t len)
+{
+	struct bfs_drefcount r;
+
+	if (len != sizeof(r)) {
+		problem(ck, "refcount of block %llu: bad record",
+			(unsigned long long)bfs_key_off(k));
+		return;
+	}
+	memcpy(&r, v, sizeof(r));
+	vec_push(ck, &ck->refs, bfs_key_off(k), r.refs);
+}
+
+/*
+ * Each block of shared extents is owned once, and its REFCOUNT item says
+ * how many extents reference it (none when only one does); no item names
+ * a block no shared extent references.
+ */
+static void check_refs(struct check *ck)
+{
+	struct bfs_vec *s = &ck->shared, *r = &ck->refs;
+	size_t n = s->n / 2, j = 0;
+
+	if (n) /* s->a is NULL while empty */
+		qsort(s->a, n, 2 * sizeof(uint64_t), u64_cmp);
+	for (size_t i = 0; i < n;) {
+		uint64_t b = s->a[2 * i], c = 0;
+
+		for (; i < n && s->a[2 * i] == b; i++)
+			c++;
+		own(ck, b, 1, "shared extent");
+		for (; j < r->n && r->a[j] < b; j += 2)
+			problem(ck, "refcount of block %llu: not shared",
+				(unsigned long long)r->a[j]);
+		if (j < r->n && r->a[j] == b) {
+			if (r->a[j + 1] != c || c < 2)
+				problem(ck, "block %llu: refcount %llu, %llu "
+					"extents", (unsigned long long)b,
+					(unsigned long long)r->a[j + 1],
+					(unsigned long long)c);
+			j += 2;
+		} else if (c > 1) {
+			problem(ck, "block %llu: %llu extents, no refcount",
+				(unsigned long long)b, (unsigned long long)c);
+		}
+	}
+	for (; j < r->n; j += 2)
+		problem(ck, "refcount of block %llu: not shared",
+			(unsigned long long)r->a[j]);
+}
+
 /* --- items ------------------------------------------------------------------ */
 
 static void item_inode(struct check *ck, struct ci *c, const void *v,
@@ -149,6 +230,32 @@ static void item_dirent(struct check *ck, struct ci *dir, const void *v,
 	}
 }
 
+/* An xattr chunk: chunk 0 has a sane header, the others value bytes. */
+static void item_xattr(struct check *ck, struct ci *c, struct bfs_key k,
+		       const void *v, uint16_t len)
+{
+	struct bfs_dxattr h;
+	uint32_t first;
+
+	if (bfs_key_off(k) & 0xff) {
+		if (!len || len > BFS_XATTR_CHUNK)
+			problem(ck, "inode %llu: bad xattr chunk",
+				(unsigned long long)c->ino);
+		return;
+	}
+	if (len < sizeof(h)) {
+		problem(ck, "inode %llu: bad xattr", (unsigned long long)c->ino);
+		return;
+	}
+	memcpy(&h, v, sizeof(h));
+	first = h.value_len < BFS_XATTR_CHUNK ? h.value_len : BFS_XATTR_CHUNK;
+	if (h.reserved || h.ns > BFS_XNS_SYSTEM || !h.name_len ||
+	    h.value_len > BFS_XATTR_VALUE_MAX ||
+	    len != sizeof(h) + h.name_len + first)
+		problem(ck, "inode %llu: bad xattr header",
+			(unsigned long long)c->ino);
+}
+
 static void item_extent(struct check *ck, struct ci *c, struct bfs_key k,
 			const void *v, uint16_t len)
 {
@@ -159,10 +266,16 @@ static void item_extent(struct check *ck, struct ci *c, struct bfs_key k,
 		return;
 	}
 	memcpy(&e, v, sizeof(e));
-	if (!e.count || e.count > BFS_EXT_MAX || e.flags & ~BFS_EXT_UNWRITTEN)
+	if (!e.count || e.count > BFS_EXT_MAX ||
+	    e.flags & ~(BFS_EXT_UNWRITTEN | BFS_EXT_SHARED) ||
+	    e.disk < ck->fs->sb.data_start ||
+	    e.disk + e.count > ck->fs->sb.nblocks)
 		problem(ck, "inode %llu: bad extent at %llu",
 			(unsigned long long)c->ino,
 			(unsigned long long)bfs_key_off(k));
+	else if (e.flags & BFS_EXT_SHARED)
+		for (uint64_t i = 0; i < e.count; i++) /* owned once, later */
+			vec_push(ck, &ck->shared, e.disk + i, 0);
 	else
 		own(ck, e.disk, e.count, "extent");
 	c->ext_blocks += e.count;
@@ -174,9 +287,13 @@ static void leaf_items(struct check *ck, struct bfs_buf *b)
 	for (uint16_t i = 0; i < bfs_hdr(b)->count; i++) {
 		struct bfs_item *it = &bfs_items(b)[i];
 		const void *v = b->data + it->voff;
-		struct ci *c = ci_get(ck, it->key.id ? it->key.id
-						      : bfs_key_off(it->key));
+		struct ci *c;
 
+		if (!it->key.id && bfs_key_type(it->key) == BFS_T_REFCOUNT) {
+			item_refcount(ck, it->key, v, it->vlen);
+			continue;
+		}
+		c = ci_get(ck, it->key.id ? it->key.id : bfs_key_off(it->key));
 		if (!c)
 			return;
 		switch (bfs_key_type(it->key)) {
@@ -200,6 +317,7 @@ static void leaf_items(struct check *ck, struct bfs_buf *b)
 			ck->rep->orphans++;
 			break;
 		case BFS_T_XATTR:
+			item_xattr(ck, c, it->key, v, it->vlen);
 			break;
 		default:
 			problem(ck, "unknown item type %u",
@@ -364,8 +482,11 @@ static void check_end(struct check *ck, int err)
 			if (ck->tab[i].ino)
 				check_inode(ck, &ck->tab[i]);
 		}
+		check_refs(ck);
 		check_blocks(ck);
 	}
+	free(ck->shared.a);
+	free(ck->refs.a);
 	free(ck->owned);
 	free(ck->tab);
 	free(ck);

@@ -5,8 +5,9 @@
  * and the volume blob directly; partial blocks at the edges go through a
  * bounce block (read, patch, write).  A write to a hole reserves blocks,
  * writes them, and only then inserts the extent (FORMAT.md F1).  Writes
- * to one inode run one at a time (truncate joins the same queue); small
- * files are inline items changed without any data I/O.
+ * that only overwrite written blocks run side by side; any other write,
+ * truncate or fallocate has the inode to itself (the write queue below).
+ * Small files are inline items changed without any data I/O.
  */
 #include <errno.h>
 #include <string.h>
@@ -16,36 +17,192 @@
 
 /* --- the inode's write queue --------------------------------------------------- */
 
+/*
+ * Writes that change the mapping (allocate, copy on write, convert inline
+ * bytes, read-modify-write a partial block), truncate and fallocate hold
+ * the inode exclusively, one at a time.  Overwrites of whole blocks that
+ * are written in place already change only the times and the size, each
+ * in one atomic step, so any number of them run side by side (shared):
+ * a QD32 random write or a QD4 stream on one file keeps the device busy.
+ * Waiters are served in order; shared ones at the head go together.
+ */
+
+static void wq_push(struct bfs_op *op, struct bfs_inode *in)
+{
+	op->next = NULL;
+	*in->wq_tail = op;
+	in->wq_tail = &op->next;
+}
+
+static struct bfs_op *wq_pop(struct bfs_inode *in)
+{
+	struct bfs_op *op = in->wq;
+
+	in->wq = op->next;
+	if (!in->wq)
+		in->wq_tail = &in->wq;
+	op->next = NULL;
+	return op;
+}
+
 /* 0 when @op owns the inode's writes now, BFS_ASYNC when it waits. */
 int bfs_wq_enter(struct bfs_op *op, struct bfs_inode *in, bool *owner)
 {
 	if (*owner)
 		return 0;
-	if (in->writing) {
-		op->next = NULL;
-		*in->wq_tail = op;
-		in->wq_tail = &op->next;
+	if (in->writing || in->writers) {
+		wq_push(op, in);
 		return BFS_ASYNC;
 	}
+	op->flags &= ~(uint32_t)BFS_OP_WQ_TURN;
 	in->writing = true;
 	*owner = true;
 	return 0;
 }
 
-void bfs_wq_leave(struct bfs *fs, struct bfs_inode *in)
+/* The same, shared. */
+static int wq_enter_shared(struct bfs_op *op, struct bfs_inode *in,
+			   bool *shared)
 {
-	struct bfs_op *next = in->wq;
+	/* behind waiters, unless it is the one taken off the queue */
+	if (in->writing || (in->wq && !(op->flags & BFS_OP_WQ_TURN))) {
+		op->flags |= BFS_OP_WQ_SHARED; /* wq_next() lets it in */
+		wq_push(op, in);
+		return BFS_ASYNC;
+	}
+	op->flags &= ~(uint32_t)BFS_OP_WQ_TURN;
+	in->writers++;
+	*shared = true;
+	return 0;
+}
 
-	in->writing = false;
-	if (!next) {
-		bfs_inode_check_free(fs, in);
+/* Let the next waiters in: an exclusive one alone, or every shared one
+ * at the head together. */
+static void wq_next(struct bfs *fs, struct bfs_inode *in)
+{
+	struct bfs_op *run = NULL, **tail = &run;
+
+	if (!in->wq) {
+		if (!in->writing && !in->writers)
+			bfs_inode_check_free(fs, in);
 		return;
 	}
-	in->wq = next->next;
-	if (!in->wq)
-		in->wq_tail = &in->wq;
-	next->next = NULL;
-	bfs_op_run(next);
+	if (in->writing)
+		return;
+	if (!(in->wq->flags & BFS_OP_WQ_SHARED)) {
+		struct bfs_op *op;
+
+		if (in->writers)
+			return;
+		op = wq_pop(in);
+		op->flags |= BFS_OP_WQ_TURN; /* takes the inode on entry */
+		bfs_op_run(op);
+		return;
+	}
+	while (in->wq && (in->wq->flags & BFS_OP_WQ_SHARED)) {
+		*tail = wq_pop(in);
+		tail = &(*tail)->next;
+		in->writers++;
+	}
+	while (run) { /* each may leave again before the next runs */
+		struct bfs_op *op = run;
+
+		run = op->next;
+		op->next = NULL;
+		bfs_op_run(op);
+	}
+}
+
+void bfs_wq_leave(struct bfs *fs, struct bfs_inode *in)
+{
+	in->writing = false;
+	wq_next(fs, in);
+}
+
+static void wq_leave_shared(struct bfs *fs, struct bfs_inode *in)
+{
+	in->writers--;
+	if (!in->writers)
+		wq_next(fs, in);
+}
+
+/*
+ * May this write share the inode: whole blocks of the request's bytes,
+ * every one of them already written in place (no hole, no unwritten or
+ * shared extent, not inline)?  0 with the answer in *@yes, BFS_AGAIN, or
+ * -errno.
+ */
+static int write_in_place(struct bfs_op *op, struct bfs_io_args *a,
+			  bool *yes)
+{
+	struct bfs *fs = op->fs;
+	uint64_t ino = a->inode->ino, len, fblk, end;
+	struct bfs_dinode d;
+	struct bfs_map m;
+	int rc;
+
+	*yes = false;
+	if (!a->iov || a->then)
+		return 0;
+	len = iov_length(a->iov, a->iovcnt);
+	if (!len || (a->off | len) % BFS_BLOCK)
+		return 0;
+	rc = bfs_dinode_read(fs, ino, &d);
+	if (rc || (d.flags & BFS_INODE_INLINE))
+		return rc;
+	end = (a->off + len) / BFS_BLOCK;
+	for (fblk = a->off / BFS_BLOCK; fblk < end; fblk += m.len) {
+		rc = bfs_map(fs, ino, fblk, &m);
+		if (rc)
+			return rc;
+		if (!m.disk || m.unwritten || m.shared || !m.len)
+			return 0;
+	}
+	*yes = true;
+	return 0;
+}
+
+/*
+ * 0 when @op may write now (a->owner or a->shared), BFS_ASYNC when it
+ * waits for its turn, BFS_AGAIN, or -errno (holding nothing).  A shared
+ * writer let in after a wait (BFS_OP_WQ_SHARED still set) checks again:
+ * an exclusive one before it may have changed the mapping.
+ */
+int bfs_write_enter(struct bfs_op *op, struct bfs_io_args *a)
+{
+	bool recheck = op->flags & BFS_OP_WQ_SHARED;
+	bool yes;
+	int rc;
+
+	if (a->owner || (a->shared && !recheck))
+		return 0;
+	if (recheck)
+		a->shared = true; /* counted in writers since wq_next() */
+	rc = write_in_place(op, a, &yes);
+	if (rc == BFS_AGAIN)
+		return rc;
+	if (recheck) {
+		op->flags &= ~(uint32_t)BFS_OP_WQ_SHARED;
+		if (rc == 0 && yes)
+			return 0;
+		bfs_write_leave(op->fs, a);
+	}
+	if (rc)
+		return rc;
+	if (yes)
+		return wq_enter_shared(op, a->inode, &a->shared);
+	return bfs_wq_enter(op, a->inode, &a->owner);
+}
+
+void bfs_write_leave(struct bfs *fs, struct bfs_io_args *a)
+{
+	if (a->owner) {
+		a->owner = false;
+		bfs_wq_leave(fs, a->inode);
+	} else if (a->shared) {
+		a->shared = false;
+		wq_leave_shared(fs, a->inode);
+	}
 }
 
 /* --- iovecs ---------------------------------------------------------------- */

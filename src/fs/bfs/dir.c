@@ -26,7 +26,7 @@ int bfs_opendir_run(struct bfs_op *op)
 		return rc;
 	if (!S_ISDIR(d.mode))
 		return -ENOTDIR;
-	rc = bfs_perm(&op->call->cred, &d, R_OK);
+	rc = bfs_perm_acl(op->fs, a->inode->ino, &op->call->cred, &d, R_OK);
 	if (rc)
 		return rc;
 	f = calloc(1, sizeof(*f));

@@ -11,7 +11,7 @@
 static bool extent_sane(const struct bfs *fs, const struct bfs_dextent *e)
 {
 	return e->count && e->count <= BFS_EXT_MAX &&
-	       !(e->flags & ~BFS_EXT_UNWRITTEN) &&
+	       !(e->flags & ~(BFS_EXT_UNWRITTEN | BFS_EXT_SHARED)) &&
 	       e->disk >= fs->sb.data_start &&
 	       e->disk + e->count <= fs->sb.nblocks;
 }
@@ -49,6 +49,9 @@ int bfs_map(struct bfs *fs, uint64_t ino, uint64_t fblk, struct bfs_map *m)
 			m->disk = e.disk + (fblk - bfs_key_off(k));
 			m->len = bfs_key_off(k) + e.count - fblk;
 			m->unwritten = e.flags & BFS_EXT_UNWRITTEN;
+			m->shared = e.flags & BFS_EXT_SHARED;
+			m->key = k;
+			m->ext = e;
 			return 0;
 		}
 		/* ends before fblk: a candidate to grow */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bfs_internal.h"
+#include "bfs_refcount.h"
 #include "vhostfs/log.h"
 
 #define FREE_BATCH 32
@@ -21,6 +22,20 @@ struct victim {
 	struct bfs_dextent e; /* extents: what to free */
 	uint64_t keep;        /* blocks of the extent kept (a cut) */
 };
+
+/*
+ * A shared extent drops its references from the end, at most
+ * BFS_REF_BATCH blocks a step, with the paths of their items cached:
+ * the step that takes it takes nothing after it.
+ */
+static int collect_shared(struct bfs *fs, struct victim *x)
+{
+	uint64_t cut = x->e.count > BFS_REF_BATCH ? x->e.count - BFS_REF_BATCH
+						  : 0;
+
+	x->keep = x->keep > cut ? x->keep : cut;
+	return bfs_ref_paths(fs, x->e.disk + x->keep, x->e.count - x->keep);
+}
 
 /*
  * Collect up to FREE_BATCH items of @ino other than its inode to remove
@@ -50,6 +65,14 @@ static int collect(struct bfs *fs, uint64_t ino, bool all, uint64_t from,
 				continue;
 			if (!all && bfs_key_off(k) < from)
 				x.keep = from - bfs_key_off(k);
+			if (x.e.flags & BFS_EXT_SHARED) {
+				int r2 = collect_shared(fs, &x);
+
+				if (r2)
+					return r2;
+				v[(*n)++] = x;
+				break;
+			}
 		} else if (!all) {
 			continue;
 		}
@@ -70,15 +93,21 @@ static int remove_victims(struct bfs *fs, const struct victim *v,
 {
 	*freed = 0;
 	for (unsigned int i = 0; i < n; i++) {
-		int rc;
+		int rc = 0;
 
 		if (bfs_key_type(v[i].k) == BFS_T_EXTENT) {
 			struct bfs_dextent e = v[i].e;
 
 			if (!extent_ok(fs, &e))
 				return -EUCLEAN;
-			bfs_alloc_free(fs, e.disk + v[i].keep,
-				       (uint32_t)(e.count - v[i].keep));
+			if (e.flags & BFS_EXT_SHARED)
+				rc = bfs_ref_drop_run(fs, e.disk + v[i].keep,
+						      e.count - v[i].keep);
+			else
+				bfs_alloc_free(fs, e.disk + v[i].keep,
+					       (uint32_t)(e.count - v[i].keep));
+			if (rc)
+				return rc;
 			*freed += e.count - v[i].keep;
 			if (v[i].keep) {
 				e.count = (uint32_t)v[i].keep;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bfs_internal.h"
+#include "bfs_ops_ext.h"
 
 int bfs_itab_init(struct bfs *fs)
 {
@@ -26,6 +26,7 @@ void bfs_itab_fini(struct bfs *fs)
 			struct bfs_inode *in = fs->itab[i];
 
 			fs->itab[i] = in->hnext;
+			bfs_locks_free(in);
 			free(in);
 		}
 	}
@@ -83,9 +84,10 @@ void bfs_inode_check_free(struct bfs *fs, struct bfs_inode *in)
 	uint64_t ino = in->ino;
 	bool unlinked = in->unlinked;
 
-	if (in->refs || in->opens || in->holds || in->writing)
+	if (in->refs || in->opens || in->holds || in->writing || in->writers)
 		return;
 	inode_unhash(fs, in);
+	bfs_locks_free(in);
 	free(in);
 	if (unlinked && !fs->read_only && !fs->j.stopping)
 		bfs_inode_free_start(fs, ino);

@@ -279,6 +279,11 @@ static void tx_write(struct bfs *fs, int err)
 		    (fs->sb.journal_start + j->pos) * BFS_BLOCK, write_cpl, fs);
 }
 
+static void presync_cpl(void *arg, int err)
+{
+	tx_write(arg, err);
+}
+
 static void commit_end(struct bfs *fs, int err)
 {
 	struct bfs_journal *j = &fs->j;
@@ -326,6 +331,10 @@ static void commit_start(struct bfs *fs)
 	}
 	if (j->pos + j->tx_blocks > fs->sb.journal_blocks) {
 		bfs_ckpt_start(fs, tx_write); /* journal full: start over */
+		return;
+	}
+	if (fs->alloc.presync) { /* F1: new data durable before the tx */
+		blob_sync(fs->vol, presync_cpl, fs);
 		return;
 	}
 	tx_write(fs, 0);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bfs_names.h"
+#include "bfs_xattr.h"
 #include "iset.h"
 
 int iset_get(struct bfs *fs, struct iset *s, uint64_t ino,
@@ -58,14 +59,14 @@ int iset_write(struct bfs *fs, struct iset *s)
 }
 
 /* A directory the caller may search (X) and, with @write, change. */
-int bfs_dir_access(const struct fs_cred *cr, const struct bfs_dinode *d,
-		   bool write)
+int bfs_dir_access(struct bfs *fs, uint64_t ino, const struct fs_cred *cr,
+		   const struct bfs_dinode *d, bool write)
 {
 	if (!S_ISDIR(d->mode))
 		return -ENOTDIR;
 	if (d->nlink == 0)
 		return -ENOENT;
-	return bfs_perm(cr, d, write ? W_OK | X_OK : X_OK);
+	return bfs_perm_acl(fs, ino, cr, d, write ? W_OK | X_OK : X_OK);
 }
 
 /* The caller's reference to @ino, described in @out. */
@@ -98,7 +99,8 @@ int bfs_lookup_run(struct bfs_op *op)
 	int rc = bfs_dinode_read(fs, a->parent->ino, &pd);
 
 	if (rc == 0)
-		rc = bfs_dir_access(&op->call->cred, &pd, false);
+		rc = bfs_dir_access(fs, a->parent->ino, &op->call->cred, &pd,
+				    false);
 	if (rc == 0)
 		rc = bfs_dirent_find(fs, a->parent->ino, a->name, &k, &de_ino);
 	if (rc == 0)
@@ -115,9 +117,10 @@ int bfs_lookup_run(struct bfs_op *op)
 /* --- new inodes -------------------------------------------------------------- */
 
 static mode_t new_mode(const struct fs_cred *cr, const struct bfs_dinode *pd,
-		       mode_t mode)
+		       mode_t mode, const struct bfs_acl_inherit *ih)
 {
-	mode_t perm = mode & 07777 & ~(mode_t)cr->umask;
+	/* a default ACL replaces the umask (acl.c) */
+	mode_t perm = ih->have ? ih->mode : mode & 07777 & ~(mode_t)cr->umask;
 
 	if (S_ISLNK(mode))
 		perm = 0777;
@@ -127,13 +130,13 @@ static mode_t new_mode(const struct fs_cred *cr, const struct bfs_dinode *pd,
 }
 
 static void new_dinode(const struct bfs_op *op, const struct bfs_dinode *pd,
-		       struct bfs_dinode *d)
+		       const struct bfs_acl_inherit *ih, struct bfs_dinode *d)
 {
 	const struct bfs_name_args *a = BFS_ARGS(op, struct bfs_name_args);
 	const struct fs_cred *cr = &op->call->cred;
 	uint32_t gid = (pd->mode & S_ISGID) ? pd->gid : cr->gid;
 
-	bfs_dinode_init(d, new_mode(cr, pd, a->mode), cr->uid, gid,
+	bfs_dinode_init(d, new_mode(cr, pd, a->mode, ih), cr->uid, gid,
 			S_ISCHR(a->mode) || S_ISBLK(a->mode) ? a->rdev : 0);
 	if (S_ISDIR(a->mode)) {
 		d->nlink = 2;
@@ -143,6 +146,9 @@ static void new_dinode(const struct bfs_op *op, const struct bfs_dinode *pd,
 		d->flags = BFS_INODE_INLINE;
 	if (S_ISLNK(a->mode))
 		d->size = strlen(a->target);
+	if (ih->have)
+		d->flags |= (ih->access ? BFS_INODE_ACL : 0) |
+			    (ih->dflt ? BFS_INODE_DACL : 0);
 }
 
 static int dirent_put(struct bfs *fs, struct bfs_key k, const char *name,
@@ -186,21 +192,51 @@ static int inline_put(struct bfs *fs, uint64_t ino, const char *data,
 	return 0;
 }
 
+/* O_TMPFILE: no name, an orphan from birth that link() may still name. */
+static int tmpfile_apply(struct bfs_op *op, struct bfs_inode *in,
+			 struct bfs_dinode *d,
+			 const struct bfs_acl_inherit *ih)
+{
+	struct bfs_name_args *a = BFS_ARGS(op, struct bfs_name_args);
+	struct bfs *fs = op->fs;
+	int rc;
+
+	d->nlink = 0;
+	rc = bfs_tree_insert(fs, bfs_key_make(in->ino, BFS_T_INODE, 0), d,
+			     sizeof(*d));
+	if (rc == 0)
+		rc = bfs_orphan_add(fs, in->ino);
+	if (rc == 0 && ih->have)
+		rc = bfs_acl_inherit_apply(fs, in->ino, ih);
+	fs->st.next_ino++;
+	fs->st.inodes++;
+	in->unlinked = true;
+	in->linkable = true;
+	if (rc == 0)
+		bfs_entry_fill(in, d, a->entry);
+	return bfs_apply_check(fs, rc);
+}
+
 static int new_apply(struct bfs_op *op, struct iset *s, struct bfs_dinode *pd,
-		     struct bfs_key k, struct bfs_inode *in)
+		     struct bfs_key k, struct bfs_inode *in,
+		     const struct bfs_acl_inherit *ih)
 {
 	struct bfs_name_args *a = BFS_ARGS(op, struct bfs_name_args);
 	struct bfs *fs = op->fs;
 	struct bfs_dinode d;
 	int rc;
 
-	new_dinode(op, pd, &d);
+	new_dinode(op, pd, ih, &d);
+	if (!a->name)
+		return tmpfile_apply(op, in, &d, ih);
 	rc = bfs_tree_insert(fs, bfs_key_make(in->ino, BFS_T_INODE, 0), &d,
 			     sizeof(d));
 	if (rc == 0)
 		rc = dirent_put(fs, k, a->name, in->ino, d.mode);
 	if (rc == 0 && S_ISLNK(d.mode))
 		rc = inline_put(fs, in->ino, a->target, d.size);
+	if (rc == 0 && ih->have)
+		rc = bfs_acl_inherit_apply(fs, in->ino, ih);
 	pd->size++;
 	pd->nlink += S_ISDIR(d.mode) ? 1 : 0;
 	iset_dirty(s, pd, true, true);
@@ -220,24 +256,35 @@ int bfs_new_run(struct bfs_op *op)
 	struct iset s = { 0 };
 	struct bfs_dinode *pd;
 	struct bfs_inode *in;
-	struct bfs_key k;
+	struct bfs_key k = { 0, 0 };
 	size_t chunks = 0;
+	struct bfs_acl_inherit ih;
 	int rc = iset_get(fs, &s, a->parent->ino, &pd);
 
 	if (rc == 0)
-		rc = bfs_dir_access(&op->call->cred, pd, true);
-	if (rc == 0)
+		rc = bfs_dir_access(fs, a->parent->ino, &op->call->cred, pd,
+				    true);
+	if (rc == 0 && !a->name) { /* tmpfile: no name, an ORPHAN item */
+		rc = bfs_orphan_path(fs, fs->st.next_ino);
+		rc = rc ? rc : -ENOENT;
+	} else if (rc == 0) {
 		rc = bfs_dirent_find(fs, a->parent->ino, a->name, &k, NULL);
+	}
 	if (rc == 0)
 		return -EEXIST;
 	if (rc != -ENOENT)
 		return rc;
-	if (bfs_key_off(k) == BFS_OFF_MASK)
+	if (a->name && bfs_key_off(k) == BFS_OFF_MASK)
 		return -ENOSPC; /* 256 names share this hash */
 	if (S_ISLNK(a->mode))
 		chunks = (strlen(a->target) + BFS_INLINE_CHUNK - 1) /
 			 BFS_INLINE_CHUNK;
 	rc = new_paths(fs, fs->st.next_ino, chunks);
+	if (rc == 0)
+		rc = bfs_acl_inherit_prepare(fs, a->parent->ino, pd,
+					     fs->st.next_ino, a->mode, &ih);
+	if (rc == 0 && ih.have)
+		chunks += 2 * (1 + BFS_ACL_MAX_BYTES / BFS_XATTR_CHUNK);
 	if (rc == 0)
 		rc = bfs_space_check(op, (3 + chunks) * bfs_tree_split_need(fs));
 	if (rc)
@@ -248,7 +295,7 @@ int bfs_new_run(struct bfs_op *op)
 			bfs_inode_check_free(fs, in);
 		return -ENOMEM;
 	}
-	return new_apply(op, &s, pd, k, in);
+	return new_apply(op, &s, pd, k, in, &ih);
 }
 
 /* --- link -------------------------------------------------------------------- */
@@ -265,16 +312,21 @@ int bfs_link_run(struct bfs_op *op)
 	if (rc == 0)
 		rc = iset_get(fs, &s, a->inode->ino, &d);
 	if (rc == 0)
-		rc = bfs_dir_access(&op->call->cred, pd, true);
+		rc = bfs_dir_access(fs, a->parent->ino, &op->call->cred, pd,
+				    true);
 	if (rc)
 		return rc;
 	if (S_ISDIR(d->mode))
 		return -EPERM;
-	if (d->nlink == 0)
+	/* an O_TMPFILE file may get its first name (Linux's I_LINKABLE) */
+	if (d->nlink == 0 && !a->inode->linkable)
 		return -ENOENT;
 	if (d->nlink >= 65000)
 		return -EMLINK;
-	rc = bfs_dirent_find(fs, a->parent->ino, a->name, &k, NULL);
+	if (d->nlink == 0)
+		rc = bfs_orphan_path(fs, a->inode->ino);
+	if (rc == 0)
+		rc = bfs_dirent_find(fs, a->parent->ino, a->name, &k, NULL);
 	if (rc == 0)
 		return -EEXIST;
 	if (rc != -ENOENT)
@@ -284,7 +336,14 @@ int bfs_link_run(struct bfs_op *op)
 	rc = bfs_space_check(op, 2 * bfs_tree_split_need(fs));
 	if (rc)
 		return rc;
-	rc = dirent_put(fs, k, a->name, a->inode->ino, d->mode);
+	if (d->nlink == 0) {
+		rc = bfs_tree_delete(fs, bfs_key_make(0, BFS_T_ORPHAN,
+						      a->inode->ino));
+		a->inode->unlinked = false;
+		a->inode->linkable = false;
+	}
+	if (rc == 0)
+		rc = dirent_put(fs, k, a->name, a->inode->ino, d->mode);
 	d->nlink++;
 	iset_dirty(&s, d, false, true);
 	pd->size++;

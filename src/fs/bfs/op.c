@@ -189,7 +189,7 @@ int bfs_space_check(struct bfs_op *op, uint64_t blocks)
 {
 	struct bfs *fs = op->fs;
 
-	if (bfs_alloc_free_now(fs) >= blocks)
+	if (bfs_alloc_free_now(fs) >= blocks && bfs_alloc_store_ok(fs, blocks))
 		return 0;
 	/* blocks freed earlier come back with the next checkpoint */
 	if (bfs_alloc_pending(fs) && op->wait.cb != ckpt_space_cpl)

@@ -10,7 +10,7 @@
 
 static const struct fs_setattr trunc0 = { .valid = FS_SET_SIZE, .size = 0 };
 
-static int open_access(const struct fs_cred *cr, const struct bfs_dinode *d,
+static int open_access(struct bfs_op *op, const struct bfs_dinode *d,
 		       int flags)
 {
 	int acc = flags & O_ACCMODE, mask = 0;
@@ -19,7 +19,8 @@ static int open_access(const struct fs_cred *cr, const struct bfs_dinode *d,
 		mask |= R_OK;
 	if (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC))
 		mask |= W_OK;
-	return bfs_perm(cr, d, mask);
+	return bfs_perm_acl(op->fs, BFS_ARGS(op, struct bfs_io_args)->inode->ino,
+			    &op->call->cred, d, mask);
 }
 
 static void open_truncated(struct bfs_op *op, int err)
@@ -49,7 +50,7 @@ int bfs_open_run(struct bfs_op *op)
 		return -EISDIR;
 	if (!S_ISREG(d.mode))
 		return -EPERM; /* special files are the client's business */
-	rc = open_access(&op->call->cred, &d, a->oflags);
+	rc = open_access(op, &d, a->oflags);
 	if (rc)
 		return rc;
 	if ((a->oflags & O_TRUNC) && d.size) {

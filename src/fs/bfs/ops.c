@@ -5,12 +5,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bfs_dir.h"
 #include "bfs_io.h"
 #include "bfs_names.h"
+#include "bfs_ops_ext.h"
+#include "bfs_refcount.h"
+#include "bfs_xattr.h"
 
 #define NAME_OP(fs, c, run, fl) \
 	bfs_op_init(bfs_of(fs), c, run, fl)
@@ -27,13 +31,59 @@ static struct bfs_inode *bfs_in(struct fs_inode *i)
 
 /* --- references ------------------------------------------------------------ */
 
-static struct fs_inode *bfs_root(struct fs *f)
+static struct fs_inode *root_now(struct bfs *fs)
 {
-	struct bfs_inode *in = bfs_inode_get(bfs_of(f), BFS_ROOT_INO);
+	struct bfs_inode *in = bfs_inode_get(fs, BFS_ROOT_INO);
 
 	if (in)
 		in->refs++;
 	return (struct fs_inode *)in;
+}
+
+struct root_msg {
+	struct reactor_msg msg;
+	struct bfs *fs;
+	struct fs_inode *root;
+	bool done;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static void root_msg_fn(void *arg)
+{
+	struct root_msg *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	m->root = root_now(m->fs);
+	m->done = true;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/*
+ * The inode table belongs to the fs thread; a session made on another
+ * thread (a transport's control thread, a tool's main) waits for the hop:
+ * once per session, and the fs thread never waits for anyone.
+ */
+static struct fs_inode *bfs_root(struct fs *f)
+{
+	struct bfs *fs = bfs_of(f);
+	struct root_msg m = { .fs = fs };
+
+	if (reactor_current() == fs->r)
+		return root_now(fs);
+	pthread_mutex_init(&m.lock, NULL);
+	pthread_cond_init(&m.cond, NULL);
+	m.msg.fn = root_msg_fn;
+	m.msg.arg = &m;
+	reactor_msg_send(fs->r, &m.msg);
+	pthread_mutex_lock(&m.lock);
+	while (!m.done)
+		pthread_cond_wait(&m.cond, &m.lock);
+	pthread_mutex_unlock(&m.lock);
+	pthread_cond_destroy(&m.cond);
+	pthread_mutex_destroy(&m.lock);
+	return m.root;
 }
 
 struct forget_msg {
@@ -241,6 +291,14 @@ static void bfs_create(struct fs *fs, struct fs_call *c, struct fs_inode *p,
 	bfs_op_submit(op);
 }
 
+/* O_TMPFILE: create without a name (names.c), open. */
+static void bfs_tmpfile(struct fs *fs, struct fs_call *c, struct fs_inode *p,
+			mode_t mode, int flags, struct fs_entry *entry,
+			struct fs_open_out *out)
+{
+	bfs_create(fs, c, p, NULL, mode, flags, entry, out);
+}
+
 /* --- attributes ------------------------------------------------------------------ */
 
 static int getattr_run(struct bfs_op *op)
@@ -285,7 +343,8 @@ static int access_run(struct bfs_op *op)
 	struct bfs_dinode d;
 	int rc = bfs_dinode_read(op->fs, a->inode->ino, &d);
 
-	return rc ? rc : bfs_perm(&op->call->cred, &d, a->oflags);
+	return rc ? rc : bfs_perm_acl(op->fs, a->inode->ino, &op->call->cred,
+				      &d, a->oflags);
 }
 
 static void bfs_access(struct fs *fs, struct fs_call *c, struct fs_inode *in,
@@ -314,9 +373,11 @@ static void bfs_open(struct fs *fs, struct fs_call *c, struct fs_inode *in,
 
 static int release_run(struct bfs_op *op)
 {
-	struct bfs_file *f = BFS_ARGS(op, struct bfs_io_args)->file;
+	struct bfs_io_args *a = BFS_ARGS(op, struct bfs_io_args);
+	struct bfs_file *f = a->file;
 	struct bfs_inode *in = f->inode;
 
+	bfs_locks_release(op->fs, f, a->wflags != 0, a->off);
 	free(f);
 	if (in->opens)
 		in->opens--;
@@ -330,6 +391,8 @@ static void bfs_release(struct fs *fs, struct fs_call *c, struct fs_file *file,
 	struct bfs_op *op = bfs_op_init(bfs_of(fs), c, release_run, 0);
 
 	BFS_ARGS(op, struct bfs_io_args)->file = (struct bfs_file *)file;
+	BFS_ARGS(op, struct bfs_io_args)->wflags = flock_release;
+	BFS_ARGS(op, struct bfs_io_args)->off = owner;
 	bfs_op_submit(op);
 }
 
@@ -370,12 +433,6 @@ static void bfs_write(struct fs *fs, struct fs_call *c, struct fs_file *file,
 	a->wflags = flags;
 	a->out = nwritten;
 	bfs_op_submit(op);
-}
-
-static void bfs_flush(struct fs *fs, struct fs_call *c, struct fs_file *file,
-		      uint64_t owner)
-{
-	fs_call_complete(c, 0);
 }
 
 static void sync_cpl(void *arg, int err)
@@ -461,17 +518,14 @@ static int statfs_run(struct bfs_op *op)
 {
 	struct bfs *fs = op->fs;
 	struct statvfs *st = BFS_ARGS(op, struct bfs_io_args)->vfs;
-	struct blob_store_info info;
-	uint64_t free_blocks = fs->sb.nblocks - fs->st.used_blocks, store;
+	uint64_t blocks, free_blocks;
 
-	blob_store_info_get(fs->bs, &info);
-	store = info.free_clusters * (info.cluster_size / BFS_BLOCK);
-	/* thin volume: unbacked free blocks need clusters of the store */
-	free_blocks = free_blocks < store ? free_blocks : store;
+	/* thin volume: free blocks in unallocated clusters need the store */
+	bfs_alloc_space(fs, &blocks, &free_blocks);
 	memset(st, 0, sizeof(*st));
 	st->f_bsize = BFS_BLOCK;
 	st->f_frsize = BFS_BLOCK;
-	st->f_blocks = fs->sb.nblocks - fs->sb.data_start;
+	st->f_blocks = blocks;
 	st->f_bfree = free_blocks;
 	st->f_bavail = free_blocks;
 	/* about 16 inodes fit in a block of tree */
@@ -522,5 +576,16 @@ const struct fs_ops bfs_fs_ops = {
 	.fsyncdir = bfs_fsyncdir,
 	.statfs = bfs_statfs,
 	.access = bfs_access,
+	.setxattr = bfs_setxattr,
+	.getxattr = bfs_getxattr,
+	.listxattr = bfs_listxattr,
+	.removexattr = bfs_removexattr,
 	.syncfs = bfs_syncfs,
+	.tmpfile = bfs_tmpfile,
+	.lseek = bfs_lseek,
+	.getlk = bfs_getlk,
+	.setlk = bfs_setlk,
+	.interrupt = bfs_interrupt,
+	.fallocate = bfs_fallocate,
+	.copy_file_range = bfs_copy_file_range,
 };

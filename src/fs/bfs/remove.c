@@ -59,7 +59,7 @@ static int remove_run(struct bfs_op *op, bool dir)
 	int rc = iset_get(fs, &s, a->parent->ino, &pd);
 
 	if (rc == 0)
-		rc = bfs_dir_access(cr, pd, true);
+		rc = bfs_dir_access(fs, a->parent->ino, cr, pd, true);
 	if (rc == 0)
 		rc = bfs_dirent_find(fs, a->parent->ino, a->name, &k, &de_ino);
 	if (rc == 0)

@@ -53,7 +53,7 @@ static int side_find(struct bfs *fs, struct iset *s, struct side *sd,
 
 	sd->dir = dir;
 	if (rc == 0)
-		rc = bfs_dir_access(cr, sd->pd, true);
+		rc = bfs_dir_access(fs, dir, cr, sd->pd, true);
 	if (rc == 0)
 		rc = bfs_dirent_find(fs, dir, name, &sd->k, &sd->de_ino);
 	sd->exists = rc == 0;

@@ -3,11 +3,17 @@
  * write.c - WRITE in pieces (see data.c): prepare a piece (map, reserve),
  * do its device I/O, then apply its metadata (extent, size, times) as a
  * step of its own that may run again after a miss.
+ *
+ * A block of a shared extent (copy.c) that another extent still
+ * references is copied on write: the piece (one block) goes to a new
+ * block, and its apply splits the extent around it and drops a reference
+ * of the old block (freeing it if that was the last).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "bfs_io.h"
+#include "bfs_refcount.h"
 
 static int write_apply_run(struct bfs_op *op);
 
@@ -21,10 +27,7 @@ static void write_finish(struct bfs_op *op, int err)
 	a->rw = NULL;
 	if (!err && a->out)
 		*a->out = a->done;
-	if (a->owner) {
-		a->owner = false;
-		bfs_wq_leave(fs, a->inode);
-	}
+	bfs_write_leave(fs, a);
 	if (a->done && !err)
 		bfs_commit_kick(fs);
 	if (a->then) {
@@ -46,7 +49,10 @@ static void write_fail(struct bfs_op *op, int err)
 static void write_cpl(void *arg, int err)
 {
 	struct bfs_op *op = arg;
+	struct bfs_rw *rw = BFS_ARGS(op, struct bfs_io_args)->rw;
 
+	if (!err && rw->fresh) /* the store allocated their clusters */
+		bfs_alloc_data_done(op->fs, rw->disk, rw->nblk);
 	if (err) {
 		write_fail(op, err);
 		return;
@@ -82,13 +88,21 @@ static void rmw_read_cpl(void *arg, int err)
 		    rw->disk * BFS_BLOCK, write_cpl, op);
 }
 
-static int reserve(struct bfs *fs, struct bfs_rw *rw, const struct bfs_map *m,
-		   uint64_t want)
+/*
+ * New blocks for a piece.  Without room (in the volume or the store) the
+ * write waits once for a checkpoint when frees are on their way back.
+ */
+static int reserve(struct bfs_op *op, struct bfs_rw *rw,
+		   const struct bfs_map *m, uint64_t want)
 {
+	struct bfs *fs = op->fs;
 	uint64_t near = m->has_prev ? m->prev.disk + m->prev.count : 0;
 	uint32_t got;
-	int rc = bfs_alloc_reserve(fs, near, (uint32_t)want, &rw->disk, &got);
+	int rc = bfs_alloc_reserve_data(fs, near, (uint32_t)want, &rw->disk,
+					&got);
 
+	if (rc == -ENOSPC)
+		return bfs_space_check(op, UINT64_MAX);
 	if (rc)
 		return rc;
 	rw->nblk = got;
@@ -117,13 +131,19 @@ static int piece_partial(struct bfs_op *op, struct bfs_rw *rw,
 	if (m->disk && !m->unwritten) {
 		rw->disk = m->disk;
 		rw->nblk = 1;
+		if (rw->cow) { /* read the shared block, write a new one */
+			rc = reserve(op, rw, m, 1);
+			if (rc)
+				return rc;
+			rw->merge = false;
+		}
 		blob_readv(fs->ch, fs->vol, &rw->io, rw->iov, 1,
-			   rw->disk * BFS_BLOCK, rmw_read_cpl, op);
+			   m->disk * BFS_BLOCK, rmw_read_cpl, op);
 		return BFS_ASYNC;
 	}
 	if (m->unwritten)
 		return -EOPNOTSUPP; /* fallocate does not exist yet */
-	rc = reserve(fs, rw, m, 1);
+	rc = reserve(op, rw, m, 1);
 	if (rc)
 		return rc;
 	memset(rw->bounce, 0, BFS_BLOCK);
@@ -147,11 +167,17 @@ static int piece_full(struct bfs_op *op, struct bfs_rw *rw,
 	n = n < BFS_PIECE_MAX ? n : BFS_PIECE_MAX;
 	if (m->unwritten)
 		return -EOPNOTSUPP;
-	if (m->disk) {
+	if (rw->cow) {
+		rc = reserve(op, rw, m, 1);
+		if (rc)
+			return rc;
+		rw->merge = false;
+		n = 1;
+	} else if (m->disk) {
 		rw->disk = m->disk;
 		rw->nblk = (uint32_t)n;
 	} else {
-		rc = reserve(fs, rw, m, n);
+		rc = reserve(op, rw, m, n);
 		if (rc)
 			return rc;
 		n = rw->nblk;
@@ -232,7 +258,7 @@ static int piece_convert(struct bfs_op *op, struct bfs_io_args *a,
 	}
 	rc = bfs_inline_read(fs, a->inode->ino, 0, rw->bounce, BFS_BLOCK);
 	if (rc == 0)
-		rc = reserve(fs, rw, &m, 1);
+		rc = reserve(op, rw, &m, 1);
 	if (rc)
 		return rc;
 	rw->convert = true;
@@ -242,6 +268,37 @@ static int piece_convert(struct bfs_op *op, struct bfs_io_args *a,
 	blob_writev(fs->ch, fs->vol, &rw->io, rw->iov, 1, rw->disk * BFS_BLOCK,
 		    write_cpl, op);
 	return BFS_ASYNC;
+}
+
+/*
+ * A block of a shared extent: copied first (one block a piece) while
+ * another extent references it; otherwise written in place, with the
+ * piece cut before the next block that is shared.
+ */
+static int cow_check(struct bfs *fs, struct bfs_rw *rw, struct bfs_map *m)
+{
+	uint32_t refs;
+	uint64_t k = 1;
+	int rc = bfs_ref_get(fs, m->disk, &refs);
+
+	while (rc == 0 && refs < 2 && k < m->len && k < BFS_REF_BATCH) {
+		uint32_t r2;
+
+		rc = bfs_ref_get(fs, m->disk + k, &r2);
+		if (rc == 0 && r2 >= 2)
+			break;
+		k++;
+	}
+	if (rc)
+		return rc;
+	m->len = refs < 2 ? k : 1;
+	if (refs < 2)
+		return 0;
+	rw->cow = true;
+	rw->old = m->disk;
+	rw->ext_key = m->key;
+	rw->ext = m->ext;
+	return 0;
 }
 
 static int write_piece(struct bfs_op *op, struct bfs_io_args *a,
@@ -259,6 +316,8 @@ static int write_piece(struct bfs_op *op, struct bfs_io_args *a,
 		return piece_convert(op, a, d);
 	}
 	rc = bfs_map(fs, a->inode->ino, pos / BFS_BLOCK, &m);
+	if (rc == 0 && m.disk && m.shared && !m.unwritten)
+		rc = cow_check(fs, rw, &m);
 	if (rc)
 		return rc;
 	rw->fblk = pos / BFS_BLOCK;
@@ -276,7 +335,7 @@ int bfs_write_run(struct bfs_op *op)
 	struct bfs_io_args *a = BFS_ARGS(op, struct bfs_io_args);
 	struct bfs_dinode d;
 	bool zero;
-	int rc = bfs_wq_enter(op, a->inode, &a->owner);
+	int rc = bfs_write_enter(op, a);
 
 	if (rc)
 		return rc;
@@ -315,6 +374,23 @@ int bfs_write_run(struct bfs_op *op)
 
 /* --- after a piece's I/O: its metadata --------------------------------------- */
 
+/* The extent keeps its shape while the writer holds the inode. */
+static int cow_paths(struct bfs *fs, struct bfs_io_args *a)
+{
+	struct bfs_rw *rw = a->rw;
+	struct bfs_path p;
+	int rc = bfs_tree_search(fs, rw->ext_key, &p);
+
+	if (rc == -ENOENT)
+		return -EUCLEAN;
+	for (uint64_t f = rw->fblk; rc == 0 && f <= rw->fblk + 1; f++) {
+		rc = bfs_tree_search(fs, bfs_key_make(a->inode->ino,
+						      BFS_T_EXTENT, f), &p);
+		rc = rc == -ENOENT ? 0 : rc;
+	}
+	return rc ? rc : bfs_ref_paths(fs, rw->old, 1);
+}
+
 static int apply_paths(struct bfs *fs, struct bfs_io_args *a)
 {
 	struct bfs_rw *rw = a->rw;
@@ -328,7 +404,7 @@ static int apply_paths(struct bfs *fs, struct bfs_io_args *a)
 		else if (rc)
 			return rc;
 	}
-	if (rw->fresh && !rw->merge) {
+	if (rw->fresh && !rw->merge && !rw->cow) {
 		rc = bfs_tree_search(
 			fs, bfs_key_make(a->inode->ino, BFS_T_EXTENT, rw->fblk),
 			&p);
@@ -336,6 +412,8 @@ static int apply_paths(struct bfs *fs, struct bfs_io_args *a)
 	}
 	if (rc == 0 && rw->convert)
 		rc = bfs_inline_paths(fs, a->inode->ino, 4 * BFS_INLINE_CHUNK);
+	if (rc == 0 && rw->cow)
+		rc = cow_paths(fs, a);
 	return rc;
 }
 
@@ -361,6 +439,42 @@ static int apply_extent(struct bfs *fs, struct bfs_io_args *a,
 	return rc;
 }
 
+/* Split the extent around the copied block; drop the old block's ref. */
+static int apply_cow(struct bfs *fs, struct bfs_io_args *a)
+{
+	struct bfs_rw *rw = a->rw;
+	uint64_t ino = a->inode->ino, idx = rw->fblk - bfs_key_off(rw->ext_key);
+	struct bfs_dextent e = rw->ext;
+	struct bfs_dextent mid = { .disk = rw->disk, .count = 1 };
+	struct bfs_dextent right = { .disk = e.disk + idx + 1,
+				     .count = (uint32_t)(e.count - idx - 1),
+				     .flags = e.flags };
+	bool last = false;
+	int rc;
+
+	if (idx == 0) {
+		rc = bfs_tree_update(fs, rw->ext_key, &mid, sizeof(mid));
+	} else {
+		e.count = (uint32_t)idx;
+		rc = bfs_tree_update(fs, rw->ext_key, &e, sizeof(e));
+		if (rc == 0)
+			rc = bfs_tree_insert(fs, bfs_key_make(ino, BFS_T_EXTENT,
+							      rw->fblk),
+					     &mid, sizeof(mid));
+	}
+	if (rc == 0 && right.count)
+		rc = bfs_tree_insert(fs, bfs_key_make(ino, BFS_T_EXTENT,
+						      rw->fblk + 1),
+				     &right, sizeof(right));
+	if (rc == 0)
+		rc = bfs_ref_dec(fs, rw->old, &last);
+	if (rc == 0 && last) /* the other owners went meanwhile */
+		bfs_alloc_free(fs, rw->old, 1);
+	bfs_alloc_commit(fs, rw->disk, 1);
+	rw->fresh = false;
+	return rc;
+}
+
 static int write_apply_run(struct bfs_op *op)
 {
 	struct bfs_io_args *a = BFS_ARGS(op, struct bfs_io_args);
@@ -372,14 +486,17 @@ static int write_apply_run(struct bfs_op *op)
 	if (rc == 0)
 		rc = apply_paths(fs, a);
 	if (rc == 0)
-		rc = bfs_space_check(op, 2 * bfs_tree_split_need(fs));
+		rc = bfs_space_check(op, (rw->cow ? 3 : 2) *
+					     bfs_tree_split_need(fs));
 	if (rc == BFS_AGAIN || rc == BFS_ASYNC)
 		return rc;
 	if (rc) {
 		write_fail(op, rc);
 		return BFS_ASYNC;
 	}
-	if (rw->fresh)
+	if (rw->cow)
+		rc = apply_cow(fs, a);
+	else if (rw->fresh)
 		rc = apply_extent(fs, a, &d);
 	if (rw->convert) {
 		if (rc == 0)

@@ -424,12 +424,368 @@ static void test_sweep_checkpoints(void **state)
 	sweep(BFS_JOURNAL_MIN_BLOCKS, true);
 }
 
+/* --- space: block reuse, truncate, clones (alloc.c, copy.c) ----------------- */
+
+#define SP_BIG (256u * 1024)
+#define SP_CUT (40u * 1024)
+#define SP_NEW (200u * 1024)
+#define SP_SRC (64u * 1024)
+
+static uint8_t sp1[SP_BIG], sp2[SP_NEW], sp3[4096];
+
+struct sp_model {
+	bool trunc, reused, unlinking, gone, clone, cow, src_gone;
+};
+
+struct sp_scen {
+	const char *name;
+	void (*setup)(struct bt *t);
+	int (*work)(struct bt *t, struct sp_model *m);
+	void (*verify)(struct bt *t, const struct sp_model *m);
+};
+
+struct sp_wait {
+	int done, err;
+};
+
+static void sp_cb(void *arg, int err)
+{
+	struct sp_wait *w = arg;
+
+	w->done++;
+	w->err = err;
+}
+
+static int sp_wait(struct sp_wait *w)
+{
+	while (!w->done)
+		assert_true(reactor_run_once(bst_reactor(), 10) >= 0);
+	return w->err;
+}
+
+/* Commit and checkpoint: the freed blocks become reusable. */
+static int sp_sync(struct bt *t)
+{
+	struct sp_wait w = { 0 };
+
+	bfs_sync(t->fs, sp_cb, &w);
+	return sp_wait(&w);
+}
+
+static long sp_copy(struct bt *t, struct fs_file *in, struct fs_file *out,
+		    uint64_t len)
+{
+	struct sp_wait w = { 0 };
+	struct fs_call c = { .cred = t->cred, .reactor = bst_reactor(),
+			     .cb = sp_cb, .cb_arg = &w };
+	size_t n = 0;
+
+	t->fs->ops->copy_file_range(t->fs, &c, in, 0, out, 0, len, 0, &n);
+	return sp_wait(&w) ? -EIO : (long)n;
+}
+
+/* Create @name with @len bytes of @buf, fsync'd. */
+static int sp_put(struct bt *t, const char *name, const uint8_t *buf,
+		  size_t len)
+{
+	struct fs_entry e;
+	struct fs_file *f;
+	int rc = bt_create(t, t->root, name, 0644, &e, &f);
+
+	if (rc)
+		return rc;
+	if (bt_write(t, f, 0, buf, len) != (long)len)
+		rc = -EIO;
+	if (rc == 0)
+		rc = bt_fsync(t, f);
+	bt_release(t, f);
+	bt_forget(t, e.inode);
+	return rc;
+}
+
+/* Length of @name (-ENOENT) with its bytes in @buf. */
+static long sp_get(struct bt *t, const char *name, uint8_t *buf, size_t max)
+{
+	return bt_get(t, t->root, name, buf, max);
+}
+
+/* Every byte of @buf is @want's or (unsynced) zero. */
+static bool sp_prefix(const uint8_t *buf, const uint8_t *want, size_t n,
+		      bool zeros_ok)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] != want[i] && !(zeros_ok && buf[i] == 0))
+			return false;
+	}
+	return true;
+}
+
+/* reuse: truncate "big", checkpoint, a new file takes its blocks; then
+ * unlink it, checkpoint, and reuse again */
+static void reuse_setup(struct bt *t)
+{
+	assert_int_equal(sp_put(t, "big", sp1, SP_BIG), 0);
+}
+
+static int reuse_work(struct bt *t, struct sp_model *m)
+{
+	struct fs_entry e;
+	struct fs_file *f;
+	int rc = bt_lookup(t, t->root, "big", &e);
+
+	if (rc == 0) {
+		rc = bt_truncate(t, e.inode, SP_CUT);
+		if (rc == 0 && (rc = bt_open(t, e.inode, O_RDWR, &f)) == 0) {
+			rc = bt_fsync(t, f);
+			bt_release(t, f);
+		}
+		bt_forget(t, e.inode);
+	}
+	m->trunc = rc == 0;
+	if (rc == 0)
+		rc = sp_sync(t);
+	if (rc == 0)
+		rc = sp_put(t, "new", sp2, SP_NEW);
+	m->reused = rc == 0;
+	m->unlinking = rc == 0;
+	if (rc == 0)
+		rc = bt_unlink(t, t->root, "big");
+	if (rc == 0)
+		rc = sp_sync(t);
+	m->gone = rc == 0;
+	if (rc == 0)
+		rc = sp_put(t, "new2", sp1 + 4096, SP_NEW);
+	return rc;
+}
+
+static void reuse_verify(struct bt *t, const struct sp_model *m)
+{
+	static uint8_t buf[SP_BIG + 4096];
+	long n = sp_get(t, "big", buf, sizeof(buf));
+
+	if (m->gone)
+		assert_int_equal(n, -ENOENT);
+	else if (m->trunc)
+		assert_true(n == SP_CUT || (m->unlinking && n == -ENOENT));
+	else
+		assert_true(n >= 0);
+	if (n >= 0) {
+		assert_true(n == SP_BIG || n == SP_CUT);
+		assert_memory_equal(buf, sp1, (size_t)n);
+	}
+	n = sp_get(t, "new", buf, sizeof(buf));
+	if (m->reused)
+		assert_int_equal(n, SP_NEW);
+	if (n >= 0)
+		assert_true(sp_prefix(buf, sp2, (size_t)n, !m->reused));
+	n = sp_get(t, "new2", buf, sizeof(buf));
+	if (n >= 0)
+		assert_true(sp_prefix(buf, sp1 + 4096, (size_t)n, true));
+}
+
+/* clone: share "src" with "dst", copy-on-write on both, drop "src" */
+static void clone_setup(struct bt *t)
+{
+	assert_int_equal(sp_put(t, "src", sp1, SP_SRC), 0);
+}
+
+static int clone_write(struct bt *t, const char *name, uint64_t off,
+		       const uint8_t *buf, size_t len)
+{
+	struct fs_entry e;
+	struct fs_file *f;
+	int rc = bt_lookup(t, t->root, name, &e);
+
+	if (rc)
+		return rc;
+	rc = bt_open(t, e.inode, O_RDWR, &f);
+	if (rc == 0) {
+		if (bt_write(t, f, off, buf, len) != (long)len)
+			rc = -EIO;
+		if (rc == 0)
+			rc = bt_fsync(t, f);
+		bt_release(t, f);
+	}
+	bt_forget(t, e.inode);
+	return rc;
+}
+
+static int clone_work(struct bt *t, struct sp_model *m)
+{
+	struct fs_entry es, ed;
+	struct fs_file *fs_, *fd;
+	int rc = bt_lookup(t, t->root, "src", &es);
+
+	if (rc)
+		return rc;
+	rc = bt_open(t, es.inode, O_RDONLY, &fs_);
+	bt_forget(t, es.inode);
+	if (rc)
+		return rc;
+	rc = bt_create(t, t->root, "dst", 0644, &ed, &fd);
+	if (rc == 0) {
+		if (sp_copy(t, fs_, fd, SP_SRC) != SP_SRC)
+			rc = -EIO;
+		if (rc == 0)
+			rc = bt_fsync(t, fd);
+		bt_release(t, fd);
+		bt_forget(t, ed.inode);
+	}
+	bt_release(t, fs_);
+	m->clone = rc == 0;
+	if (rc == 0)
+		rc = clone_write(t, "dst", 3 * 4096, sp3, 4096);
+	if (rc == 0)
+		rc = clone_write(t, "src", 5 * 4096 + 100, sp3, 100);
+	m->cow = rc == 0;
+	m->unlinking = rc == 0;
+	if (rc == 0)
+		rc = bt_unlink(t, t->root, "src");
+	if (rc == 0)
+		rc = sp_sync(t);
+	m->src_gone = rc == 0;
+	return rc;
+}
+
+static void clone_verify(struct bt *t, const struct sp_model *m)
+{
+	static uint8_t buf[SP_SRC + 4096], want[SP_SRC];
+	long n = sp_get(t, "src", buf, sizeof(buf));
+	bool b3;
+
+	if (getenv("BFS_TEST_VERBOSE"))
+		fprintf(stderr, "clone verify: clone %d cow %d unlinking %d "
+			"gone %d; src %ld\n", m->clone, m->cow, m->unlinking,
+			m->src_gone, n);
+
+	if (m->src_gone)
+		assert_int_equal(n, -ENOENT);
+	else
+		assert_true(n == SP_SRC || (m->unlinking && n == -ENOENT));
+	if (n >= 0) {
+		memcpy(want, sp1, SP_SRC);
+		memcpy(want + 5 * 4096 + 100, sp3, 100);
+		assert_true(!memcmp(buf, want, SP_SRC) ||
+			    (!m->cow && !memcmp(buf, sp1, SP_SRC)));
+	}
+	n = sp_get(t, "dst", buf, sizeof(buf));
+	if (m->clone)
+		assert_int_equal(n, SP_SRC);
+	if (n <= 0)
+		return;
+	assert_int_equal(n, SP_SRC);
+	memcpy(want, sp1, SP_SRC);
+	memcpy(want + 3 * 4096, sp3, 4096);
+	b3 = !memcmp(buf + 3 * 4096, sp3, 4096);
+	assert_true(b3 || !m->cow);
+	assert_memory_equal(buf, b3 ? want : sp1, SP_SRC);
+}
+
+static const struct sp_scen sp_scens[] = {
+	{ "reuse", reuse_setup, reuse_work, reuse_verify },
+	{ "clone", clone_setup, clone_work, clone_verify },
+};
+
+static struct bdev *sp_base(const struct sp_scen *sc)
+{
+	struct bt t;
+
+	bt_setup(&t, DEV, 16384, true);
+	sc->setup(&t);
+	assert_int_equal(bt_unmount(&t), 0);
+	assert_int_equal(bst_unload(t.bs), 0);
+	return t.dev;
+}
+
+static bool sp_cut(const struct sp_scen *sc, struct bdev *base, uint64_t vol,
+		   const struct mode *md, uint64_t cut)
+{
+	struct bdev_fault_config fc = {
+		.power_cut_write = cut,
+		.tear_blocks = md->torn ? (uint32_t)(1 + cut % 3) : 0,
+		.loss = { .mode = md->loss, .seed = cut * 7919 + md->loss,
+			  .keep = cut % 5 },
+	};
+	struct bdev *dev = copy_of(base), *fault, *img;
+	struct blob_check_report rep;
+	struct sp_model m = { 0 };
+	struct bt t = { .vol = vol };
+	bool lost, done = false;
+	int rc;
+
+	fc.base = dev;
+	assert_int_equal(bdev_fault_create(&fc, &fault), 0);
+	rc = bst_load(fault, false, &t.bs);
+	if (rc == 0) {
+		if (bt_mount(&t) == 0) {
+			done = sc->work(&t, &m) == 0;
+			bt_forget(&t, t.root);
+			done = bt_unmount(&t) == 0 && done;
+		}
+		rc = bst_unload(t.bs);
+	}
+	lost = bdev_fault_power_lost(fault);
+	assert_true((rc == 0 && done) || lost);
+	assert_int_equal(bdev_fault_crash_image(fault, &img), 0);
+	assert_int_equal(bdev_destroy(fault), 0);
+	assert_int_equal(bdev_destroy(dev), 0);
+	assert_int_equal(bst_load(img, false, &t.bs), 0);
+	assert_int_equal(bt_mount(&t), 0);
+	bt_check(&t); /* no block owned twice, refcounts exact */
+	sc->verify(&t, &m);
+	assert_int_equal(bt_unmount(&t), 0);
+	assert_int_equal(bt_mount(&t), 0);
+	bt_check(&t);
+	assert_int_equal(bt_unmount(&t), 0);
+	/* the store agrees: clusters given back are nobody's */
+	assert_int_equal(bst_check(t.bs, 0, &rep), 0);
+	assert_int_equal(rep.errors, 0);
+	assert_int_equal(bst_unload(t.bs), 0);
+	assert_int_equal(bdev_destroy(img), 0);
+	return lost;
+}
+
+static void test_sweep_space(void **state)
+{
+	for (size_t i = 0; i < sizeof(sp_scens) / sizeof(sp_scens[0]); i++) {
+		const struct sp_scen *sc = &sp_scens[i];
+		struct bdev *base = sp_base(sc);
+		uint64_t vol = base_vol(base);
+
+		for (size_t k = 0; k < sizeof(modes) / sizeof(modes[0]); k++) {
+			uint64_t cut = 1;
+
+			while (sp_cut(sc, base, vol, &modes[k], cut)) {
+				cut++;
+				if (cut > CUT_MAX)
+					fail_msg("%s: no end after %d cuts",
+						 sc->name, CUT_MAX);
+			}
+			if (getenv("BFS_TEST_VERBOSE"))
+				fprintf(stderr, "%s mode %d%s: %llu cuts\n",
+					sc->name, (int)modes[k].loss,
+					modes[k].torn ? " torn" : "",
+					(unsigned long long)cut);
+		}
+		assert_int_equal(bdev_destroy(base), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_sweep_checkpoints),
+		cmocka_unit_test(test_sweep_space),
 	};
+
+	for (size_t i = 0; i < sizeof(sp1); i++)
+		sp1[i] = (uint8_t)(i * 17 + (i >> 12) + 1);
+	for (size_t i = 0; i < sizeof(sp2); i++)
+		sp2[i] = (uint8_t)(i * 23 + (i >> 12) + 5);
+	memset(sp3, 0xc3, sizeof(sp3));
+	if (getenv("BFS_POWER_FILTER")) /* e.g. test_sweep_space */
+		cmocka_set_test_filter(getenv("BFS_POWER_FILTER"));
 
 	patterns();
 	/* the cut fails the fs on purpose: its error logs are expected */
