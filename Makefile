@@ -5,12 +5,15 @@
 BUILD ?= build
 JOBS ?= 2
 SHARE ?= $(CURDIR)/var/share
+IMAGE ?= $(CURDIR)/var/vhostfs.img
+IMAGE_SIZE ?= 4G
+EXPORT ?= main
 SOCKET ?= $(CURDIR)/var/vhostfsd.sock
 MOUNT ?= $(CURDIR)/var/mnt
 FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build run run-fuse demo check unit integration guest fuzz \
-	bench clean
+.PHONY: all deps build run run-fuse run-share run-share-fuse image demo \
+	check unit integration guest fuzz bench clean
 
 all: build
 
@@ -23,11 +26,8 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
 
-# Serve the default share to QEMU guests over vhost-user until interrupted;
-# print the QEMU options that attach a guest to it.
-run: build
-	@mkdir -p $(SHARE)
-	@echo "vhostfsd: serving $(SHARE) on $(SOCKET) (Ctrl-C to stop)."
+# How a QEMU guest attaches to $(SOCKET).
+define qemu_lines
 	@echo "Attach a guest (its RAM must be shared memory) with these QEMU options:"
 	@echo
 	@echo "  qemu-system-x86_64 ... -m 1G \\"
@@ -39,10 +39,36 @@ run: build
 	@echo "and in the guest: mount -t virtiofs vhostfs /mnt"
 	@echo "One guest at a time; the daemon waits for the next one when it leaves."
 	@echo
+endef
+
+# The default image: made (sparse, $(IMAGE_SIZE), file system "main") when
+# it is missing.
+image: build
+	@mkdir -p $(dir $(IMAGE))
+	@test -e $(IMAGE) || $(BUILD)/src/app/vhostfs mkfs $(IMAGE) --size $(IMAGE_SIZE)
+
+# Serve file system $(EXPORT) of $(IMAGE) to QEMU guests over vhost-user
+# until interrupted; print the QEMU options that attach a guest to it.
+run: image
+	@echo "vhostfsd: serving $(IMAGE) ($(EXPORT)) on $(SOCKET) (Ctrl-C to stop)."
+	$(qemu_lines)
+	$(BUILD)/src/app/vhostfsd --image $(IMAGE) --export $(EXPORT) --socket-path $(SOCKET)
+
+# The same file system to the host kernel over /dev/fuse at var/mnt.
+run-fuse: image
+	@mkdir -p $(MOUNT)
+	@echo "vhostfsd: serving $(IMAGE) ($(EXPORT)) at $(MOUNT) (Ctrl-C to stop)"
+	$(BUILD)/src/app/vhostfsd --image $(IMAGE) --export $(EXPORT) --fuse-mount $(MOUNT)
+
+# A host directory instead of the image: SHARE=DIR make run-share (or
+# run-share-fuse); default var/share.
+run-share: build
+	@mkdir -p $(SHARE)
+	@echo "vhostfsd: serving $(SHARE) on $(SOCKET) (Ctrl-C to stop)."
+	$(qemu_lines)
 	$(BUILD)/src/app/vhostfsd --shared-dir $(SHARE) --socket-path $(SOCKET)
 
-# The same share to the host kernel over /dev/fuse at var/mnt.
-run-fuse: build
+run-share-fuse: build
 	@mkdir -p $(SHARE) $(MOUNT)
 	@echo "vhostfsd: serving $(SHARE) at $(MOUNT) (Ctrl-C to stop)"
 	$(BUILD)/src/app/vhostfsd --shared-dir $(SHARE) --fuse-mount $(MOUNT)

@@ -582,6 +582,10 @@ int bt_probe_image(const char *path, struct bt_probe *out)
 		uint32_t bsz = le32_at(best, 0x30);
 
 		out->block_size = bsz == 512 || bsz == 4096 ? bsz : 0;
+		out->cluster_size = le32_at(best, 0x34);
+		if (out->cluster_size < 4096 || out->cluster_size > (1u << 30) ||
+		    (out->cluster_size & (out->cluster_size - 1)))
+			out->cluster_size = 0;
 		probe_store_bytes(fd, best, out);
 	}
 	close(fd);

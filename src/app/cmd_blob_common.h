@@ -60,6 +60,7 @@ struct bt {
 struct bt_probe {
 	bool magic;            /* a page carries the super block magic */
 	uint32_t block_size;   /* of the newest copy; 0 if not 512/4096 */
+	uint32_t cluster_size; /* of the newest copy; 0 if not valid */
 	uint64_t file_bytes;   /* size of the image (file or device) */
 	uint64_t store_bytes;  /* bytes the store needs, 0 if unknown */
 };

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
  * cmd_fsck.c - `vhostfs fsck IMAGE [--repair]`: check every invariant of
- * docs/FORMAT.md (blob_store_check) and optionally repair.
+ * docs/FORMAT.md (blob_store_check) and optionally repair; then every file
+ * system of the image's catalog (bfs_check through vimage_check: tree,
+ * blocks, link counts, directory structure, orphans).
  *
  * Without --repair the store is loaded read-only: nothing is written, a
  * dirty journal is replayed in memory.  With --repair it is loaded
  * read-write (which replays the journal and checkpoints at once) and the
- * repair is written with a checkpoint.  The exit status follows e2fsck:
+ * repair is written with a checkpoint.  A file system is mounted
+ * read-only (its journal replayed in memory); with --repair a volume or
+ * clone is mounted read-write, which replays its journal, checkpoints and
+ * frees its orphans (bfs has no other repair).  The exit status follows
+ * e2fsck, the classes of both layers or-ed:
  * 0 clean, 1 errors found and all repaired, 4 errors left (a store so
  * damaged it does not load is in that class), 8 operational error (cannot
  * open or read the image, not a blobstore); 2 for bad arguments, as every
@@ -16,10 +22,12 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd_blob_common.h"
 #include "cmd_blob.h"
+#include "cmd_fs_common.h"
 
 #define FSCK_CMD "vhostfs fsck"
 
@@ -41,12 +49,16 @@ static void fsck_usage(FILE *f)
 	fputs("usage: vhostfs fsck IMAGE [--repair]\n"
 	      "Check the vhostfs blobstore on IMAGE: super block, journal, "
 	      "checkpoint,\nevery blob's metadata pages and extents, cluster "
-	      "and page ownership\nagainst the bitmaps, snapshot trees.\n\n"
+	      "and page ownership\nagainst the bitmaps, snapshot trees; then "
+	      "every file system in it: tree\nand blocks, link counts, "
+	      "directory structure, orphans.\n\n"
 	      "  -r, --repair   fix what is broken: remove broken blobs, keep "
 	      "a doubly\n"
 	      "                 owned cluster with one owner, cut bad parent "
 	      "links, fix\n"
-	      "                 counts, rebuild the bitmaps\n"
+	      "                 counts, rebuild the bitmaps; mount file "
+	      "systems read-write\n"
+	      "                 (replays their journals, frees orphans)\n"
 	      "  -q, --quiet    print only problems and errors\n"
 	      "  -h, --help     show this help\n\n"
 	      "Problems go to stdout, one per line, then a summary.\n"
@@ -177,6 +189,73 @@ static int fsck_check(struct bt *t, const struct fsck_args *a)
 	return fsck_status(&rep);
 }
 
+/* --- the file systems ------------------------------------------------------ */
+
+static void fsck_fs_summary(const struct fsck_args *a, const char *name,
+			    const struct bfs_check_report *rep)
+{
+	char used[32];
+
+	if (rep->errors)
+		printf("%s: file system '%s': %" PRIu64 " problem%s found\n",
+		       a->path, name, rep->errors, rep->errors == 1 ? "" : "s");
+	if (a->quiet)
+		return;
+	printf("%s: file system '%s': %s, %" PRIu64 " inodes, %" PRIu64
+	       " directory entries, %" PRIu64 " orphans, %s used\n", a->path,
+	       name, rep->errors ? "errors left" : "clean", rep->inodes,
+	       rep->dirents, rep->orphans,
+	       bt_size_str(rep->blocks_used * 4096, used, sizeof(used)));
+}
+
+static int fsck_fs_one(const struct fsck_args *a,
+		       const struct vimage_entry *e)
+{
+	struct bfs_check_report rep = { 0 };
+	struct ft t;
+	int rc = ft_open(&t, FSCK_CMD, a->path, e->name,
+			 a->repair && e->kind != VIMAGE_SNAPSHOT
+				 ? VIMAGE_MOUNT_RW : VIMAGE_MOUNT_RO);
+
+	if (rc < 0) /* vimage_open said why */
+		return rc == -EUCLEAN || rc == -EILSEQ ? FSCK_ERRORS_LEFT
+						       : FSCK_OPERATIONAL;
+	fflush(stdout);
+	rc = vimage_check(t.im, &rep, stdout);
+	if (rc < 0)
+		ft_err(&t, "checking file system '%s' of %s failed: %s",
+		       e->name, a->path, ft_strerror(rc));
+	else
+		fsck_fs_summary(a, e->name, &rep);
+	if (ft_close(&t) < 0 || rc < 0)
+		return FSCK_OPERATIONAL;
+	return rep.errors ? FSCK_ERRORS_LEFT : FSCK_CLEAN;
+}
+
+static int fsck_fs_all(const struct fsck_args *a)
+{
+	struct vimage_entry *v = NULL;
+	size_t n = 0;
+	struct ft t;
+	int rc = ft_open(&t, FSCK_CMD, a->path, NULL, VIMAGE_STORE_RO);
+	int status = 0;
+
+	if (rc < 0)
+		return rc == -EUCLEAN ? FSCK_ERRORS_LEFT : FSCK_OPERATIONAL;
+	rc = vimage_list(t.im, &v, &n);
+	if (rc < 0)
+		ft_err(&t, "listing the file systems of %s failed: %s",
+		       a->path, ft_strerror(rc));
+	if (ft_close(&t) < 0 || rc < 0) {
+		free(v);
+		return rc == -EUCLEAN ? FSCK_ERRORS_LEFT : FSCK_OPERATIONAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		status |= fsck_fs_one(a, &v[i]);
+	free(v);
+	return status;
+}
+
 static int fsck_run(const struct fsck_args *a)
 {
 	struct bt_probe p;
@@ -207,6 +286,12 @@ static int fsck_run(const struct fsck_args *a)
 		}
 	}
 	bt_close(&t);
+	/* a store that loads and holds together: its file systems too */
+	if (rc == 0 && status == FSCK_ERRORS_LEFT)
+		printf("%s: file systems not checked: the store has errors "
+		       "left (--repair them first)\n", a->path);
+	else if (rc == 0 && status != FSCK_OPERATIONAL)
+		status |= fsck_fs_all(a);
 	return status;
 }
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * cmd_mkfs.c - `vhostfs mkfs IMAGE`: format an image file or a block device
- * as a blobstore (docs/FORMAT.md, "Format").
+ * as a blobstore (docs/FORMAT.md, "Format") and make the file system
+ * "main" in it (vimage_create), so that the image is ready to serve;
+ * --no-fs leaves the bare store (the blob-level tests and bench-blob).
  *
  * A missing image file is created sparse, a smaller one grown (never
  * shrunk); a block device is used whole.  An image that already holds a
@@ -19,6 +21,7 @@
 
 #include "cmd_blob_common.h"
 #include "cmd_blob.h"
+#include "cmd_fs_common.h"
 
 #define MKFS_CMD "vhostfs mkfs"
 
@@ -29,13 +32,16 @@ struct mkfs_args {
 	struct blob_store_opts opts;
 	bool force;
 	bool quiet;
+	bool no_fs;
 };
 
 static void mkfs_usage(FILE *f)
 {
 	fputs("usage: vhostfs mkfs IMAGE [--size SIZE] [options]\n"
 	      "Format IMAGE (a file, created sparse or grown to SIZE, or a "
-	      "block device)\nas a vhostfs blobstore.\n\n"
+	      "block device)\nas a vhostfs blobstore holding one empty file "
+	      "system, main, ready to\nserve (vhostfsd --image IMAGE) or to "
+	      "fill (vhostfs import).\n\n"
 	      "  --size SIZE          size of the image file (16G, 512M, ...); "
 	      "needed to\n"
 	      "                       create one; a block device is used "
@@ -55,6 +61,7 @@ static void mkfs_usage(FILE *f)
 	      "(default: SIZE)\n"
 	      "  --force              format even if IMAGE holds a vhostfs "
 	      "store\n"
+	      "  --no-fs              only the blobstore, no file system\n"
 	      "  -q, --quiet          print nothing on success\n"
 	      "  -h, --help           show this help\n\n"
 	      "Exit status: 0 formatted, 1 failed, 2 bad arguments.\n", f);
@@ -63,7 +70,7 @@ static void mkfs_usage(FILE *f)
 /* --- arguments ------------------------------------------------------------ */
 
 enum { OPT_SIZE = 256, OPT_CLUSTER, OPT_BLOCK, OPT_MD, OPT_JOURNAL,
-       OPT_MAX, OPT_FORCE };
+       OPT_MAX, OPT_FORCE, OPT_NO_FS };
 
 static const struct option mkfs_longopts[] = {
 	{ "size", required_argument, NULL, OPT_SIZE },
@@ -73,6 +80,7 @@ static const struct option mkfs_longopts[] = {
 	{ "journal-pages", required_argument, NULL, OPT_JOURNAL },
 	{ "max-size", required_argument, NULL, OPT_MAX },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "no-fs", no_argument, NULL, OPT_NO_FS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -127,6 +135,9 @@ static int mkfs_opt(int c, const char *v, struct mkfs_args *a)
 		return 0;
 	case OPT_FORCE:
 		a->force = true;
+		return 0;
+	case OPT_NO_FS:
+		a->no_fs = true;
 		return 0;
 	case 'q':
 		a->quiet = true;
@@ -324,6 +335,24 @@ static int mkfs_format(const struct mkfs_args *a)
 	return rc;
 }
 
+/* The file system main, through the image layer (its own open and lock). */
+static int mkfs_make_fs(const struct mkfs_args *a)
+{
+	struct bfs_mkfs_opts opts = { 0 };
+	struct ft t;
+	int rc = ft_open(&t, MKFS_CMD, a->path, NULL, VIMAGE_STORE_RW);
+
+	if (rc < 0)
+		return rc;
+	rc = vimage_create(t.im, VIMAGE_DEFAULT_EXPORT, &opts); /* says why */
+	if (ft_close(&t) < 0 && rc == 0)
+		rc = -EIO;
+	if (rc == 0 && !a->quiet)
+		printf("%s: file system '%s' made\n", a->path,
+		       VIMAGE_DEFAULT_EXPORT);
+	return rc;
+}
+
 int cmd_mkfs(int argc, char *argv[])
 {
 	struct mkfs_args a = { 0 };
@@ -335,6 +364,8 @@ int cmd_mkfs(int argc, char *argv[])
 	rc = mkfs_prepare(&a, &created);
 	if (rc == 0)
 		rc = mkfs_format(&a);
+	if (rc == 0 && !a.no_fs)
+		rc = mkfs_make_fs(&a);
 	if (rc < 0 && created)
 		unlink(a.path);
 	return rc < 0 ? 1 : 0;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * daemon.c - the parts of vhostfsd that do not depend on the transport:
- * the back-end stack, the FUSE session settings, --rlimit-nofile and the
- * signal thread.
+ * the back-end stack (a host directory, or a file system of an image),
+ * the FUSE session settings, --rlimit-nofile and the signal thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app/daemon_internal.h"
+#include "app/image_internal.h"
 #include "vhostfs/fs.h"
 #include "vhostfs/log.h"
 #include "vhostfs/passthrough.h"
@@ -22,8 +23,8 @@
 /* Sent by the main thread to the signal thread: "we are done, leave". */
 #define VHOSTFSD_SIG_QUIT SIGUSR1
 
-int vhostfsd_stack_create(struct vhostfsd_stack *st,
-			  const struct vhostfsd_options *o)
+static int stack_passthrough(struct vhostfsd_stack *st,
+			     const struct vhostfsd_options *o)
 {
 	struct passthrough_config pc = {
 		.shared_dir = o->shared_dir,
@@ -50,14 +51,63 @@ int vhostfsd_stack_create(struct vhostfsd_stack *st,
 	return rc;
 }
 
-void vhostfsd_stack_destroy(struct vhostfsd_stack *st)
+/* vimage_open() says what went wrong itself. */
+static int stack_image(struct vhostfsd_stack *st,
+		       const struct vhostfsd_options *o)
 {
-	if (st->fs)
+	struct vimage_config c = {
+		.path = o->image,
+		.export_name = o->export_name,
+		.mode = o->readonly ? VIMAGE_MOUNT_RO : VIMAGE_MOUNT_RW,
+		.who = "vhostfsd",
+	};
+	int rc = vimage_open(&st->image, &c);
+
+	if (rc < 0) {
+		st->image = NULL;
+		return rc;
+	}
+	st->fs = vimage_fs(st->image);
+	return 0;
+}
+
+int vhostfsd_stack_create(struct vhostfsd_stack *st,
+			  const struct vhostfsd_options *o)
+{
+	if (o->image)
+		return stack_image(st, o);
+	return stack_passthrough(st, o);
+}
+
+int vhostfsd_stack_destroy(struct vhostfsd_stack *st)
+{
+	int rc = 0;
+
+	/* an image's fs is its to unmount: waited for, not fs_ops.destroy */
+	if (st->image)
+		rc = vimage_close(st->image);
+	else if (st->fs)
 		st->fs->ops->destroy(st->fs);
 	if (st->pool)
 		worker_pool_destroy(st->pool);
+	st->image = NULL;
 	st->fs = NULL;
 	st->pool = NULL;
+	return rc;
+}
+
+const char *vhostfsd_source_str(const struct vhostfsd_options *o,
+				const struct vhostfsd_stack *st, char *buf,
+				size_t len)
+{
+	bool ro = st->image && vimage_read_only(st->image);
+
+	if (!o->image)
+		return o->shared_dir;
+	snprintf(buf, len, "%s (file system '%s'%s)", o->image,
+		 o->export_name ? o->export_name : VIMAGE_DEFAULT_EXPORT,
+		 ro ? ", read-only" : "");
+	return buf;
 }
 
 void vhostfsd_session_config(const struct vhostfsd_options *o, struct fs *fs,

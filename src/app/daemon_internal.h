@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "app/options_internal.h"
 #include "vhostfs/fuse_engine.h"
@@ -22,17 +23,33 @@
 #define VHOSTFSD_MAX_WRITE (1u << 20)
 #define VHOSTFSD_MAX_PAGES 256
 
-/* The back-end and what it runs on: worker pool, then the file system. */
+struct vimage;
+
+/*
+ * The back-end and what it runs on: a worker pool and the passthrough fs
+ * (--shared-dir), or an image with its fs thread and the mounted file
+ * system (--image).
+ */
 struct vhostfsd_stack {
 	struct worker_pool *pool;
+	struct vimage *image;
 	struct fs *fs;
 };
 
-/* Build the passthrough back-end of @o (logs why on failure). */
+/* Build the back-end of @o (logs why on failure). */
 int vhostfsd_stack_create(struct vhostfsd_stack *st,
 			  const struct vhostfsd_options *o);
-/* Free what vhostfsd_stack_create() got done; no request may be left. */
-void vhostfsd_stack_destroy(struct vhostfsd_stack *st);
+/*
+ * Free what vhostfsd_stack_create() got done; no request may be left and
+ * every session is gone.  An image is unmounted (committed, marked clean)
+ * and closed before this returns.  0 or the first error of that.
+ */
+int vhostfsd_stack_destroy(struct vhostfsd_stack *st);
+
+/* What @o serves, for the banner: "DIR" or "IMAGE (file system 'main')". */
+const char *vhostfsd_source_str(const struct vhostfsd_options *o,
+				const struct vhostfsd_stack *st, char *buf,
+				size_t len);
 
 /* The FUSE session settings that @o asks for, serving @fs. */
 void vhostfsd_session_config(const struct vhostfsd_options *o, struct fs *fs,

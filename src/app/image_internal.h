@@ -5,10 +5,11 @@
  * read and change it.
  *
  * Catalog.  Every bfs volume of a store is one blob carrying the internal
- * xattr "vhostfs.name" (1..VIMAGE_NAME_MAX bytes of [A-Za-z0-9._-], unique
- * in the store).  `vhostfs mkfs` makes the store and one volume named
- * "main"; a snapshot is a read-only blob (blob_snapshot) named by the user,
- * a clone a thin writable blob whose parent is a snapshot (blob_clone).
+ * xattr "vhostfs.name" (1..VIMAGE_NAME_MAX bytes of [A-Za-z0-9._-], not
+ * starting with '-' or '.', unique in the store).  `vhostfs mkfs` makes
+ * the store and one volume named "main"; a snapshot is a read-only blob
+ * (blob_snapshot) named by the user, a clone a thin writable blob whose
+ * parent is a snapshot (blob_clone).
  * Blobs without the name are not file systems (bench-blob's, for one) and
  * are left alone.
  *
@@ -81,7 +82,8 @@ struct reactor *vimage_reactor(struct vimage *im);
 bool vimage_read_only(const struct vimage *im);
 
 /*
- * Run one fs_ops call from a thread that has no reactor and wait for it:
+ * Run one fs_ops call on the fs thread and wait for it (from any thread
+ * but the fs thread; meant for threads without a reactor):
  * @start gets a ready struct fs_call (cred = @cred or root, reactor NULL,
  * completion wired) and makes the call, e.g.
  *     vimage_call(im, NULL, start_lookup, &args)
@@ -111,7 +113,9 @@ struct vimage_entry {
 	uint64_t blob_id;
 	uint64_t parent_id;   /* 0: none */
 	enum vimage_kind kind;
-	uint64_t clusters;    /* allocated to this blob itself */
+	uint64_t clusters;    /* the blob's size in clusters (of a thin blob
+				 not all allocated: blob.h has no count of
+				 the clusters a blob owns itself) */
 };
 
 /* 0 if @name is a valid catalog name, else -EINVAL. */
@@ -129,7 +133,8 @@ int vimage_create(struct vimage *im, const char *name,
 
 /*
  * Snapshot file system @vol as @snap: @vol is mounted and unmounted first
- * when its journal is not clean (so the snapshot holds a clean fs), then
+ * (replay, checkpoint, clean mark: so the snapshot holds a clean fs; bfs
+ * tells no "clean" from outside, and a clean fs mounts fast), then
  * blob_snapshot; @vol keeps its name and stays writable (now a thin clone
  * of @snap).  Instant: no data is copied.  STORE_RW mode.
  */

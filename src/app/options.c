@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/image_internal.h"
 #include "app/options_internal.h"
 
 struct vhostfsd_opt {
@@ -131,6 +132,27 @@ static int apply_shared_dir(struct vhostfsd_options *o, const char *name,
 	if (!*val)
 		return opt_fail(err, errlen, "%s: empty path", name);
 	o->shared_dir = val;
+	return 0;
+}
+
+static int apply_image(struct vhostfsd_options *o, const char *name,
+		       const char *val, char *err, size_t errlen)
+{
+	if (!*val)
+		return opt_fail(err, errlen, "%s: empty path", name);
+	o->image = val;
+	return 0;
+}
+
+static int apply_export(struct vhostfsd_options *o, const char *name,
+			const char *val, char *err, size_t errlen)
+{
+	if (vimage_name_check(val) < 0)
+		return opt_fail(err, errlen, "%s: '%s' is not a file-system "
+				"name (1 to %d of A-Z a-z 0-9 . _ -, not "
+				"starting with '-' or '.')", name, val,
+				VIMAGE_NAME_MAX);
+	o->export_name = val;
 	return 0;
 }
 
@@ -319,6 +341,8 @@ static int apply_ignored(struct vhostfsd_options *o, const char *name,
 
 static const struct vhostfsd_opt vhostfsd_long_opts[] = {
 	{ "shared-dir", OPT_VALUE, apply_shared_dir },
+	{ "image", OPT_VALUE, apply_image },
+	{ "export", OPT_VALUE, apply_export },
 	{ "fuse-mount", OPT_VALUE, apply_fuse_mount },
 	{ "socket-path", OPT_VALUE, apply_socket_path },
 	{ "fd", OPT_VALUE, apply_fd },
@@ -581,9 +605,15 @@ int vhostfsd_options_validate(const struct vhostfsd_options *o, char *err,
 
 	if (o->action != VHOSTFSD_RUN)
 		return 0;
-	if (!o->shared_dir)
+	if (o->shared_dir && o->image)
+		return opt_fail(err, errlen, "--shared-dir and --image are "
+				"mutually exclusive");
+	if (!o->shared_dir && !o->image)
 		return opt_fail(err, errlen, "--shared-dir DIR (or -o "
-				"source=DIR) is required");
+				"source=DIR) or --image FILE is required");
+	if (o->export_name && !o->image)
+		return opt_fail(err, errlen, "--export applies to --image "
+				"only");
 	if (o->socket_path && o->vhost_fd >= 0)
 		return opt_fail(err, errlen, "--socket-path and --fd are "
 				"mutually exclusive");
@@ -609,16 +639,21 @@ const char vhostfsd_capabilities[] =
 	"}\n";
 
 const char vhostfsd_usage[] =
-	"Usage: vhostfsd --shared-dir DIR (--socket-path PATH | --fd N |"
-	" --fuse-mount MNT) [OPTIONS]\n"
+	"Usage: vhostfsd (--shared-dir DIR | --image FILE [--export NAME])\n"
+	"                (--socket-path PATH | --fd N | --fuse-mount MNT) [OPTIONS]\n"
 	"\n"
-	"Serve the host directory DIR to a FUSE client: a virtio-fs guest through\n"
+	"Serve the host directory DIR, or a file system of the vhostfs image FILE\n"
+	"(made with vhostfs mkfs), to a FUSE client: a virtio-fs guest through\n"
 	"vhost-user (--socket-path, --fd: QEMU's vhost-user-fs-pci device), or the\n"
 	"local kernel (--fuse-mount).  One transport per process.  A vhost-user\n"
 	"daemon serves one front-end at a time and listens again after it\n"
 	"disconnects; SIGTERM or SIGINT stops it.\n"
 	"\n"
 	"  --shared-dir DIR          directory to share (also: -o source=DIR)\n"
+	"  --image FILE              serve a file system of the image FILE (a file\n"
+	"                            or block device; locked while served)\n"
+	"  --export NAME             which file system of FILE (default: main); a\n"
+	"                            snapshot is served with --readonly only\n"
 	"  --socket-path PATH        vhost-user socket to listen on (a stale\n"
 	"                            socket there is replaced)\n"
 	"  --fd N                    vhost-user socket inherited on fd N (listening,\n"
@@ -639,7 +674,8 @@ const char vhostfsd_usage[] =
 	"                            keep POSIX ACLs working (default: on;\n"
 	"                            --posix-acl implies --xattr)\n"
 	"  --writeback               let the client cache writes (writeback cache)\n"
-	"  --readonly                refuse every change to the share\n"
+	"  --readonly                refuse every change to the share (an image's\n"
+	"                            file system is mounted read-only)\n"
 	"  --allow-direct-io         open files O_DIRECT on the host when the\n"
 	"                            client does (default: dropped, as virtiofsd;\n"
 	"                            then unaligned O_DIRECT I/O works)\n"

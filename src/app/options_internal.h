@@ -47,6 +47,8 @@ enum vhostfsd_seccomp {
 struct vhostfsd_options {
 	enum vhostfsd_action action;
 	const char *shared_dir;    /* --shared-dir, -o source= */
+	const char *image;         /* --image: serve a file system of it */
+	const char *export_name;   /* --export (with --image); NULL: "main" */
 	const char *fuse_mount;    /* --fuse-mount: serve over /dev/fuse */
 	const char *socket_path;   /* --socket-path (vhost-user) */
 	int vhost_fd;              /* --fd (vhost-user), -1 if not given */
@@ -86,8 +88,8 @@ int vhostfsd_options_parse(struct vhostfsd_options *o, int argc,
 			   char *const argv[], char *err, size_t errlen);
 
 /*
- * Check that the options describe something we can run (a shared dir and a
- * transport).  Same error convention as vhostfsd_options_parse().
+ * Check that the options describe something we can run (a shared dir or an
+ * image, and a transport).  Same error convention as vhostfsd_options_parse().
  */
 int vhostfsd_options_validate(const struct vhostfsd_options *o, char *err,
 			      size_t errlen);

@@ -4,9 +4,10 @@
  *
  * Subcommands live in one table; each gets argv starting at its own name.
  * bench is the vhost-user front-end of src/frontend (include/vhostfs/
- * bench.h); mkfs, fsck and dump work on blobstore images (cmd_*.c);
- * bench-blob, the blob-level benchmark behind bench/blob, is hidden from
- * the help.  Bad arguments exit 2 in every subcommand.
+ * bench.h); mkfs, fsck, dump, import, export, ls, cat, volumes,
+ * snapshot, clone and delete work on images (cmd_*.c); bench-blob,
+ * the blob-level benchmark behind bench/blob, is hidden from the help.
+ * Bad arguments exit 2 in every subcommand.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,11 +33,23 @@ static int vhostfs_cmd_version(int argc, char *argv[]);
 static const struct vhostfs_cmd vhostfs_cmds[] = {
 	{ "bench", "drive a virtio-fs daemon over vhost-user (vhostfs bench "
 		   "--help)", bench_main },
-	{ "mkfs", "format an image file or block device as a blobstore",
+	{ "mkfs", "make an image: a blobstore with the file system main",
 	  cmd_mkfs },
-	{ "fsck", "check (and --repair) a blobstore image", cmd_fsck },
+	{ "fsck", "check (and --repair) an image: the store, every file "
+		  "system", cmd_fsck },
 	{ "dump", "print a blobstore image: super block, blobs, xattrs",
 	  cmd_dump },
+	{ "import", "copy a host directory tree into an image", cmd_import },
+	{ "export", "copy a tree of an image out to a host directory",
+	  cmd_export },
+	{ "ls", "list a directory of an image", cmd_ls },
+	{ "cat", "write files of an image to stdout", cmd_cat },
+	{ "volumes", "list the file systems of an image", cmd_volumes },
+	{ "snapshot", "take a read-only snapshot of a file system",
+	  cmd_snapshot },
+	{ "clone", "make a writable clone of a snapshot", cmd_clone },
+	{ "delete", "delete a file system, snapshot or clone of an image",
+	  cmd_delete },
 	{ "bench-blob", "blob-level I/O benchmark (bench/blob)",
 	  cmd_bench_blob, true },
 	{ "help", "show this help", vhostfs_cmd_help },

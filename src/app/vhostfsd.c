@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * vhostfsd.c - the daemon: share a host directory over one FUSE transport,
- * vhost-user (a virtio-fs guest, vhostfsd_vu.c) or /dev/fuse (the host
- * kernel, here).
+ * vhostfsd.c - the daemon: share a host directory or a file system of an
+ * image over one FUSE transport, vhost-user (a virtio-fs guest,
+ * vhostfsd_vu.c) or /dev/fuse (the host kernel, here).
  *
- * Start-up builds the stack bottom up (worker pool, passthrough back-end,
- * FUSE session, transport); shutdown takes it down top first, so that no
- * layer is freed while the one above can still call it.
+ * Start-up builds the stack bottom up (worker pool and passthrough
+ * back-end, or the image's fs thread and mount; FUSE session, transport);
+ * shutdown takes it down top first, so that no layer is freed while the
+ * one above can still call it, and an image is unmounted cleanly last.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,14 +68,17 @@ static int vhostfsd_devfuse_start(struct vhostfsd *v)
 	return devfuse_start(&v->devfuse, &dc, v->session);
 }
 
-/* Undo whatever vhostfsd_start() got done, top first. */
-static void vhostfsd_teardown(struct vhostfsd *v)
+/*
+ * Undo whatever vhostfsd_start() got done, top first; an image is
+ * unmounted last, once no session can call it.  Its error, if any.
+ */
+static int vhostfsd_teardown(struct vhostfsd *v)
 {
 	if (v->devfuse)
 		devfuse_destroy(v->devfuse);
 	if (v->session)
 		fuse_session_destroy(v->session);
-	vhostfsd_stack_destroy(&v->stack);
+	return vhostfsd_stack_destroy(&v->stack);
 }
 
 static int vhostfsd_start(struct vhostfsd *v)
@@ -97,7 +101,8 @@ static int vhostfsd_start(struct vhostfsd *v)
 static int vhostfsd_serve_devfuse(const struct vhostfsd_options *o)
 {
 	struct vhostfsd v = { .o = o };
-	int rc = vhostfsd_signals_block(&v.sig);
+	char what[4200];
+	int rc = vhostfsd_signals_block(&v.sig), rc2;
 
 	if (rc == 0)
 		rc = vhostfsd_rlimit(o);
@@ -107,7 +112,9 @@ static int vhostfsd_serve_devfuse(const struct vhostfsd_options *o)
 		vhostfsd_teardown(&v);
 		return rc;
 	}
-	printf("vhostfsd: serving %s at %s\n", o->shared_dir, o->fuse_mount);
+	printf("vhostfsd: serving %s at %s\n",
+	       vhostfsd_source_str(o, &v.stack, what, sizeof(what)),
+	       o->fuse_mount);
 	fflush(stdout);
 	rc = devfuse_wait(v.devfuse);
 	vhostfsd_signals_end(&v.sig);
@@ -119,9 +126,9 @@ static int vhostfsd_serve_devfuse(const struct vhostfsd_options *o)
 	}
 	if (rc < 0)
 		log_error("vhostfsd: serving ended: %s", strerror(-rc));
-	vhostfsd_teardown(&v);
+	rc2 = vhostfsd_teardown(&v);
 	log_info("vhostfsd: %s unmounted, exiting", o->fuse_mount);
-	return rc;
+	return rc < 0 ? rc : rc2;
 }
 
 static int vhostfsd_action(const struct vhostfsd_options *o)

@@ -314,14 +314,17 @@ static int vu_start(struct vhostfsd_vu *v)
 	return vhostfsd_signals_start(&v->sig);
 }
 
-/* Everything vu_start() got done, in reverse; no thread may still run. */
-static void vu_teardown(struct vhostfsd_vu *v)
+/*
+ * Everything vu_start() got done, in reverse; no thread may still run.
+ * The back-end goes last (an image is unmounted): its error, if any.
+ */
+static int vu_teardown(struct vhostfsd_vu *v)
 {
 	vu_threads_join(v);
 	vhost_user_device_destroy(v->dev);
 	v->dev = NULL;
 	vu_reactors_destroy(v);
-	vhostfsd_stack_destroy(&v->stack);
+	return vhostfsd_stack_destroy(&v->stack);
 }
 
 /* A device that was started must finish its shutdown before teardown. */
@@ -335,13 +338,15 @@ static void vu_abort_started(struct vhostfsd_vu *v)
 static void vu_banner(const struct vhostfsd_vu *v)
 {
 	const struct vhostfsd_options *o = v->o;
+	char buf[4200];
+	const char *what = vhostfsd_source_str(o, &v->stack, buf, sizeof(buf));
 
 	if (o->socket_path)
-		printf("vhostfsd: serving %s on vhost-user socket %s",
-		       o->shared_dir, o->socket_path);
+		printf("vhostfsd: serving %s on vhost-user socket %s", what,
+		       o->socket_path);
 	else
-		printf("vhostfsd: serving %s on vhost-user fd %d",
-		       o->shared_dir, o->vhost_fd);
+		printf("vhostfsd: serving %s on vhost-user fd %d", what,
+		       o->vhost_fd);
 	printf(" (request queues %u, threads %u%s)\n", v->nqueues - 1,
 	       v->nthreads, o->poll ? ", polling" : "");
 	fflush(stdout);
@@ -366,7 +371,7 @@ int vhostfsd_serve_vhost_user(const struct vhostfsd_options *o)
 	size_t size = (sizeof(struct vhostfsd_vu) + 63) & ~(size_t)63;
 	struct vhostfsd_vu *v = aligned_alloc(64, size);
 	unsigned int queues = o->queues ? o->queues : 1;
-	int rc;
+	int rc, rc2;
 
 	if (!v)
 		return -ENOMEM;
@@ -393,7 +398,7 @@ int vhostfsd_serve_vhost_user(const struct vhostfsd_options *o)
 		vu_summary(v);
 	}
 	vhostfsd_signals_end(&v->sig);
-	vu_teardown(v);
+	rc2 = vu_teardown(v);
 	free(v);
-	return rc;
+	return rc < 0 ? rc : rc2;
 }

@@ -265,6 +265,43 @@ static void test_validate(void **state)
 	assert_int_equal(parse_valid("--shared-dir=/s", "--fd=4", NULL), 0);
 }
 
+static void test_image(void **state)
+{
+	assert_int_equal(parse_valid("--image", "/i.img", "--socket-path=/x",
+				     NULL), 0);
+	assert_string_equal(opts.image, "/i.img");
+	assert_null(opts.export_name);
+	assert_null(opts.shared_dir);
+	assert_int_equal(parse_valid("--image=/i.img", "--export", "gold-1.2",
+				     "--readonly", "--fuse-mount", "/m", NULL),
+			 0);
+	assert_string_equal(opts.export_name, "gold-1.2");
+	assert_true(opts.readonly);
+	assert_int_equal(parse("--image=", NULL), -EINVAL);
+	assert_err_has("empty path");
+	assert_int_equal(parse("--image", NULL), -EINVAL);
+	assert_err_has("needs a value");
+	/* export names are checked as the catalog checks them */
+	assert_int_equal(parse("--export", "a/b", NULL), -EINVAL);
+	assert_err_has("--export");
+	assert_int_equal(parse("--export=-x", NULL), -EINVAL);
+	assert_int_equal(parse("--export=", NULL), -EINVAL);
+	assert_int_equal(parse("--export", "x y", NULL), -EINVAL);
+	assert_int_equal(parse_valid("--image=/i", "--shared-dir=/s",
+				     "--fd=3", NULL), -EINVAL);
+	assert_err_has("mutually exclusive");
+	assert_int_equal(parse_valid("-o", "source=/s", "--image=/i",
+				     "--fd=3", NULL), -EINVAL);
+	assert_err_has("--image");
+	assert_int_equal(parse_valid("--shared-dir=/s", "--export=main",
+				     "--fd=3", NULL), -EINVAL);
+	assert_err_has("--export");
+	assert_int_equal(parse_valid("--socket-path=/x", NULL), -EINVAL);
+	assert_err_has("--image");
+	assert_int_equal(parse_valid("--image=/i", NULL), -EINVAL);
+	assert_err_has("--fuse-mount");
+}
+
 static void test_libvirt_command_lines(void **state)
 {
 	/* what libvirt runs with separate-options, and without */
@@ -361,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_image),
 		cmocka_unit_test(test_libvirt_command_lines),
 		cmocka_unit_test(test_vhost_user_options),
 		cmocka_unit_test(test_direct_io),

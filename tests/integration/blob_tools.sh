@@ -4,7 +4,8 @@
 # fsck (clean, a corrupted metadata page found then repaired, a truncated
 # image, not a store), their bad-argument lines and exit statuses.  Blobs
 # come from blob_populate (thick, thin, snapshot, clone, xattrs), which
-# also checks their data after the repair.  No root needed.
+# also checks their data after the repair.  The images are bare stores
+# (mkfs --no-fs): the blobs are blob_populate's only.  No root needed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -56,7 +57,7 @@ out_has "Exit status: 0 clean, 1 errors repaired, 4 errors left"
 expect 1 "does not exist: give --size" "$VHOSTFS" mkfs "$IMG"
 
 # --- mkfs: a sparse 1 GiB file ------------------------------------------------
-expect 0 "" "$VHOSTFS" mkfs "$IMG" --size 1G
+expect 0 "" "$VHOSTFS" mkfs "$IMG" --size 1G --no-fs
 out_has "formatted 1 GiB"
 [ "$(stat -c %s "$IMG")" -eq $((1 << 30)) ] || vfs_fail "image size"
 used=$(($(stat -c %b "$IMG") * $(stat -c %B "$IMG")))
@@ -64,7 +65,8 @@ used=$(($(stat -c %b "$IMG") * $(stat -c %B "$IMG")))
 expect 1 "already holds a vhostfs blobstore; use --force" \
 	"$VHOSTFS" mkfs "$IMG" --size 1G
 expect 1 "larger than --size" "$VHOSTFS" mkfs "$IMG" --size 512M --force
-expect 0 "" "$VHOSTFS" mkfs "$IMG" --size 1G --force --cluster-size 256K
+expect 0 "" "$VHOSTFS" mkfs "$IMG" --size 1G --no-fs --force \
+	--cluster-size 256K
 out_has "of 256 KiB"
 expect 0 "" "$VHOSTFS" dump "$IMG"
 out_has "blobs: 0"
@@ -116,7 +118,7 @@ grep -q "blob ${ID[a]}" "$VFS_TMP/out" && vfs_fail "the broken blob is still lis
 
 # --- 512-byte blocks, small clusters ------------------------------------------
 IMG2=$VFS_TMP/image512
-expect 0 "" "$VHOSTFS" mkfs "$IMG2" --size 64M --block-size 512 \
+expect 0 "" "$VHOSTFS" mkfs "$IMG2" --size 64M --no-fs --block-size 512 \
 	--cluster-size 64K --md-pages 256
 out_has "io unit 512 bytes"
 expect 0 "" "$BLOB_POPULATE" "$IMG2"
@@ -125,7 +127,7 @@ out_has "clean, 4 blobs"
 
 # --- progress: a single updating line on a terminal, nothing otherwise ------
 IMG3=$VFS_TMP/many
-expect 0 "" "$VHOSTFS" mkfs "$IMG3" --size 2G --cluster-size 64K -q
+expect 0 "" "$VHOSTFS" mkfs "$IMG3" --size 2G --no-fs --cluster-size 64K -q
 expect 0 "" "$BLOB_POPULATE" "$IMG3" --many 20000
 expect 0 "" "$VHOSTFS" fsck "$IMG3" # stderr is a file: no progress
 out_has "clean, 20000 blobs"
@@ -146,10 +148,15 @@ fi
 rm -f "$IMG3"
 
 # --- a store left dirty: its writer is SIGKILLed while creating blobs -------
-expect 0 "" "$VHOSTFS" mkfs "$IMG3" --size 1G --cluster-size 64K -q
+expect 0 "" "$VHOSTFS" mkfs "$IMG3" --size 1G --no-fs --cluster-size 64K -q
 rc=0
 timeout -s KILL 0.7 "$BLOB_POPULATE" "$IMG3" --many 50000 >/dev/null 2>&1 ||
 	rc=$?
+# The killed writer's io_uring is torn down after it exits, and holds the
+# image (and its lock) until then: wait for the lock, up to 10 s.
+if command -v flock >/dev/null; then
+	flock -w 10 "$IMG3" true || vfs_fail "the killed writer's lock stays"
+fi
 expect 0 "" "$VHOSTFS" fsck "$IMG3"
 # Killed mid-run, the store is normally dirty and fsck replays its journal;
 # on a loaded machine the writer may be killed before its first commit, and
