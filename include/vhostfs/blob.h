@@ -194,6 +194,8 @@ uint64_t blob_get_id(const struct blob *b);
 /* Current size in clusters; any thread. */
 uint64_t blob_get_clusters(const struct blob *b);
 /* Parent snapshot id, or BLOB_ID_NONE; any thread. */
+/* Clusters allocated to @b itself (not read from a parent).  md call. */
+uint64_t blob_get_allocated(const struct blob *b);
 uint64_t blob_get_parent(const struct blob *b);
 bool blob_is_thin(const struct blob *b);
 bool blob_is_read_only(const struct blob *b);

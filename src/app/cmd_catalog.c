@@ -198,24 +198,33 @@ static const char *parent_name(const struct vimage_entry *v, size_t n,
 	return "(unnamed)";
 }
 
+/* @n clusters in bytes, or counted when the cluster size is unknown. */
+static void clusters_str(uint64_t n, uint32_t cluster_size, char *buf,
+			 size_t len)
+{
+	if (cluster_size)
+		bt_size_str(n * cluster_size, buf, len);
+	else
+		snprintf(buf, len, "%" PRIu64 " clusters", n);
+}
+
 static void volumes_print(const char *image, const struct vimage_entry *v,
 			  size_t n)
 {
 	struct bt_probe p;
-	char used[32];
+	char size[32], used[32];
 
 	if (bt_probe_image(image, &p) < 0)
 		p.cluster_size = 0;
-	printf("%-20s %-9s %-20s %s\n", "NAME", "KIND", "PARENT", "USED");
+	printf("%-20s %-9s %-20s %-12s %s\n", "NAME", "KIND", "PARENT", "SIZE",
+	       "USED");
 	for (size_t i = 0; i < n; i++) {
-		if (p.cluster_size)
-			bt_size_str(v[i].clusters * p.cluster_size, used,
-				    sizeof(used));
-		else
-			snprintf(used, sizeof(used), "%" PRIu64 " clusters",
-				 v[i].clusters);
-		printf("%-20s %-9s %-20s %s\n", v[i].name, kind_str(v[i].kind),
-		       parent_name(v, n, v[i].parent_id), used);
+		clusters_str(v[i].clusters, p.cluster_size, size, sizeof(size));
+		clusters_str(v[i].allocated, p.cluster_size, used,
+			     sizeof(used));
+		printf("%-20s %-9s %-20s %-12s %s\n", v[i].name,
+		       kind_str(v[i].kind), parent_name(v, n, v[i].parent_id),
+		       size, used);
 	}
 }
 

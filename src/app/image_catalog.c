@@ -155,6 +155,7 @@ static void entry_fill(struct vimage_entry *e, const struct blob *b,
 	e->blob_id = blob_get_id(b);
 	e->parent_id = blob_get_parent(b);
 	e->clusters = blob_get_clusters(b);
+	e->allocated = blob_get_allocated(b);
 	if (blob_is_read_only(b))
 		e->kind = VIMAGE_SNAPSHOT;
 	else if (e->parent_id != BLOB_ID_NONE)

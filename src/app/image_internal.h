@@ -113,9 +113,8 @@ struct vimage_entry {
 	uint64_t blob_id;
 	uint64_t parent_id;   /* 0: none */
 	enum vimage_kind kind;
-	uint64_t clusters;    /* the blob's size in clusters (of a thin blob
-				 not all allocated: blob.h has no count of
-				 the clusters a blob owns itself) */
+	uint64_t clusters;    /* the blob's size in clusters */
+	uint64_t allocated;   /* clusters it owns itself (not its parent's) */
 };
 
 /* 0 if @name is a valid catalog name, else -EINVAL. */

@@ -21,6 +21,17 @@ uint64_t blob_get_clusters(const struct blob *b)
 				    memory_order_relaxed);
 }
 
+uint64_t blob_get_allocated(const struct blob *b)
+{
+	const struct blob_map *m = atomic_load_explicit(
+		&((struct blob *)b)->map, memory_order_acquire);
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; i < m->clusters; i++)
+		n += blob_map_get(m, i) != 0;
+	return n;
+}
+
 uint64_t blob_get_parent(const struct blob *b)
 {
 	return atomic_load_explicit(&((struct blob *)b)->pub_parent,

@@ -358,6 +358,8 @@ out_has "file system 'work': clean"
 
 expect 0 "" "$VHOSTFS" volumes "$IMG"
 out_has "^gold  *snapshot "
+# the snapshot owns the clusters it froze; its clones share them
+out_has "^gold  *snapshot  *-  *[0-9.]* [KMGT]iB  *[1-9][0-9.]* [KMGT]iB$"
 out_has "^work  *clone  *gold "
 out_has "^main .* gold "
 
