@@ -36,13 +36,8 @@
 
 struct exp {
 	struct ft t;
-	const char *image;
-	const char *host;
-	const char *export_name;
-	const char *from;
-	enum ft_xattr_mode xmode;
+	struct ft_copy_args a; /* path: --from */
 	bool xattrs_off;   /* one side has none: warned once */
-	bool quiet;
 	bool chown;        /* root: owners are kept */
 	bool seek;         /* the fs answers SEEK_DATA/SEEK_HOLE */
 	int rootfd;
@@ -75,75 +70,10 @@ static void exp_usage(FILE *f)
 	      "bad\narguments.\n", f);
 }
 
-enum { OPT_XATTRS = 256, OPT_NO_XATTRS };
-
-static const struct option exp_longopts[] = {
-	{ "export", required_argument, NULL, 'e' },
-	{ "from", required_argument, NULL, 'f' },
-	{ "xattrs", no_argument, NULL, OPT_XATTRS },
-	{ "no-xattrs", no_argument, NULL, OPT_NO_XATTRS },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int exp_opt(struct exp *x, int c, const char *v)
-{
-	switch (c) {
-	case 'e':
-		if (vimage_name_check(v) < 0)
-			return bt_usage(EXP_CMD, "--export '%s': 1 to %d "
-					"characters of A-Z a-z 0-9 . _ -", v,
-					VIMAGE_NAME_MAX);
-		x->export_name = v;
-		return 0;
-	case 'f':
-		x->from = v;
-		return 0;
-	case OPT_XATTRS:
-		x->xmode = FT_XATTR_FORCE;
-		return 0;
-	case OPT_NO_XATTRS:
-		x->xmode = FT_XATTR_OFF;
-		return 0;
-	case 'q':
-		x->quiet = true;
-		return 0;
-	}
-	return bt_opt_error(EXP_CMD, c, v);
-}
-
-/* 0, 1 when the help was asked for, or an exit status (> 1). */
-static int exp_parse(int argc, char *argv[], struct exp *x)
-{
-	int c, rc;
-
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":e:f:qh", exp_longopts, NULL)) !=
-	       -1) {
-		if (c == 'h') {
-			exp_usage(stdout);
-			return 1;
-		}
-		rc = exp_opt(x, c, bt_optarg(c, argv));
-		if (rc)
-			return rc;
-	}
-	if (argc - optind < 2)
-		return bt_usage(EXP_CMD, argc == optind ? "no IMAGE given"
-				: "no HOSTDIR given");
-	if (argc - optind > 2)
-		return bt_usage(EXP_CMD, "'%s' is extra", argv[optind + 2]);
-	x->image = argv[optind];
-	x->host = argv[optind + 1];
-	return 0;
-}
-
 /* "HOSTDIR/rel: what: error"; returns -1 (the export stops). */
 static int exp_fail(struct exp *x, const char *rel, const char *what, int err)
 {
-	ft_err(&x->t, "%s%s%s: %s: %s%s", x->host, *rel ? "/" : "", rel, what,
+	ft_err(&x->t, "%s%s%s: %s: %s%s", x->a.host, *rel ? "/" : "", rel, what,
 	       err == -EEXIST ? "exists on the host" : ft_strerror(err),
 	       err == -EEXIST ? " (export does not overwrite)" : "");
 	return -1;
@@ -155,7 +85,7 @@ static int exp_fail(struct exp *x, const char *rel, const char *what, int err)
 static int exp_xattr_unsupported(struct exp *x, const char *rel,
 				 const char *where, int err)
 {
-	if (x->xmode == FT_XATTR_FORCE)
+	if (x->a.xmode == FT_XATTR_FORCE)
 		return exp_fail(x, rel, "copying xattrs (--xattrs)", err);
 	ft_err(&x->t, "warning: %s does not store xattrs (%s): xattrs are "
 	       "not copied", where, ft_strerror(err));
@@ -186,7 +116,7 @@ static int exp_xattrs(struct exp *x, const char *rel, const char *proc,
 	size_t len;
 	int rc;
 
-	if (x->xmode == FT_XATTR_OFF || x->xattrs_off)
+	if (x->a.xmode == FT_XATTR_OFF || x->xattrs_off)
 		return 0;
 	rc = ft_listxattr(&x->t, in, &names, &len);
 	if (rc < 0 && ft_xattr_unsupported(rc))
@@ -566,7 +496,7 @@ static void exp_free_link(void *ctx, void *ptr)
 
 static int exp_tree(struct exp *x)
 {
-	const char *from = x->from ? x->from : "/";
+	const char *from = x->a.path ? x->a.path : "/";
 	struct fs_entry top;
 	int rc = ft_resolve(&x->t, from, true, &top);
 
@@ -575,7 +505,7 @@ static int exp_tree(struct exp *x)
 		rc = -ENOTDIR;
 	}
 	if (rc < 0) {
-		ft_err(&x->t, "%s:%s: %s", x->image, from, ft_strerror(rc));
+		ft_err(&x->t, "%s:%s: %s", x->a.image, from, ft_strerror(rc));
 		return -1;
 	}
 	rc = exp_subdir(x, "", x->rootfd, &top);
@@ -590,26 +520,26 @@ static void exp_summary(const struct exp *x)
 {
 	char sz[32];
 
-	if (x->quiet)
+	if (x->a.quiet)
 		return;
 	printf("%s: exported %s:%s into %s: %" PRIu64 " files (%s), %" PRIu64
 	       " directories, %" PRIu64 " symlinks, %" PRIu64 " special "
-	       "files, %" PRIu64 " hard links\n", x->image,
-	       x->export_name ? x->export_name : VIMAGE_DEFAULT_EXPORT,
-	       x->from ? x->from : "/", x->host, x->files,
+	       "files, %" PRIu64 " hard links\n", x->a.image,
+	       x->a.export_name ? x->a.export_name : VIMAGE_DEFAULT_EXPORT,
+	       x->a.path ? x->a.path : "/", x->a.host, x->files,
 	       bt_size_str(x->bytes, sz, sizeof(sz)), x->dirs, x->symlinks,
 	       x->nodes, x->hardlinks);
 }
 
 static int exp_open_host(struct exp *x)
 {
-	if (mkdir(x->host, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, EXP_CMD ": %s: %s\n", x->host, strerror(errno));
+	if (mkdir(x->a.host, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, EXP_CMD ": %s: %s\n", x->a.host, strerror(errno));
 		return -1;
 	}
-	x->rootfd = open(x->host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	x->rootfd = open(x->a.host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (x->rootfd < 0) {
-		fprintf(stderr, EXP_CMD ": %s: %s\n", x->host, strerror(errno));
+		fprintf(stderr, EXP_CMD ": %s: %s\n", x->a.host, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -627,7 +557,7 @@ static int exp_run(struct exp *x)
 		fprintf(stderr, EXP_CMD ": warning: not root: files will be "
 			"owned by you, not by their owners in the image\n");
 	x->buf = malloc(FT_CHUNK);
-	rc = x->buf ? ft_open(&x->t, EXP_CMD, x->image, x->export_name,
+	rc = x->buf ? ft_open(&x->t, EXP_CMD, x->a.image, x->a.export_name,
 			      VIMAGE_MOUNT_RO) : -ENOMEM;
 	if (rc == 0) {
 		rc = exp_tree(x);
@@ -645,7 +575,7 @@ static int exp_run(struct exp *x)
 int cmd_export(int argc, char *argv[])
 {
 	struct exp x = { 0 };
-	int rc = exp_parse(argc, argv, &x);
+	int rc = ft_copy_parse(EXP_CMD, "from", exp_usage, argc, argv, &x.a);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;

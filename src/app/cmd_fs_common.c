@@ -8,6 +8,7 @@
  * (cred NULL), as a local file-system tool would.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <dirent.h>
 #include <limits.h>
 
+#include "cmd_blob_common.h"
 #include "cmd_fs_common.h"
 
 #define FT_SYMLINK_MAX 40 /* as the kernel's MAXSYMLINKS */
@@ -964,4 +966,75 @@ bool ft_xattr_copied(const char *name)
 bool ft_xattr_unsupported(int err)
 {
 	return err == -ENOSYS || err == -EOPNOTSUPP || err == -ENOTSUP;
+}
+
+/* --- import and export arguments ------------------------------------------ */
+
+enum { FT_OPT_XATTRS = 256, FT_OPT_NO_XATTRS };
+
+static int ft_copy_opt(const char *cmd, int c, const char *v,
+		       struct ft_copy_args *a)
+{
+	switch (c) {
+	case 'e':
+		if (vimage_name_check(v) < 0)
+			return bt_usage(cmd, "--export '%s': 1 to %d "
+					"characters of A-Z a-z 0-9 . _ -", v,
+					VIMAGE_NAME_MAX);
+		a->export_name = v;
+		return 0;
+	case 'p':
+		a->path = v;
+		return 0;
+	case FT_OPT_XATTRS:
+		a->xmode = FT_XATTR_FORCE;
+		return 0;
+	case FT_OPT_NO_XATTRS:
+		a->xmode = FT_XATTR_OFF;
+		return 0;
+	case 'q':
+		a->quiet = true;
+		return 0;
+	}
+	return bt_opt_error(cmd, c, v);
+}
+
+int ft_copy_parse(const char *cmd, const char *path_opt,
+		  void (*usage)(FILE *f), int argc, char *argv[],
+		  struct ft_copy_args *a)
+{
+	const struct option longopts[] = {
+		{ "export", required_argument, NULL, 'e' },
+		{ path_opt, required_argument, NULL, path_opt[0] },
+		{ "xattrs", no_argument, NULL, FT_OPT_XATTRS },
+		{ "no-xattrs", no_argument, NULL, FT_OPT_NO_XATTRS },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char optstring[] = ":e:?:qh";
+	int c, rc;
+
+	optstring[4] = path_opt[0];
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) !=
+	       -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		rc = ft_copy_opt(cmd, c == path_opt[0] ? 'p' : c,
+				 bt_optarg(c, argv), a);
+		if (rc)
+			return rc;
+	}
+	if (argc - optind < 2)
+		return bt_usage(cmd, argc == optind ? "no IMAGE given"
+				: "no HOSTDIR given");
+	if (argc - optind > 2)
+		return bt_usage(cmd, "'%s' is extra", argv[optind + 2]);
+	a->image = argv[optind];
+	a->host = argv[optind + 1];
+	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "image_internal.h"
@@ -163,6 +164,27 @@ enum ft_xattr_mode {
 bool ft_xattr_copied(const char *name);
 /* -ENOSYS, -EOPNOTSUPP and -ENOTSUP: xattrs are not supported there. */
 bool ft_xattr_unsupported(int err);
+
+/* --- import and export arguments --------------------------------------- */
+
+/* IMAGE HOSTDIR [-e NAME] [-i|-f PATH] [--xattrs|--no-xattrs] [-q] */
+struct ft_copy_args {
+	const char *image;
+	const char *host;
+	const char *export_name;
+	const char *path;          /* --into (import) or --from (export) */
+	enum ft_xattr_mode xmode;
+	bool quiet;
+};
+
+/*
+ * Parse the arguments of @cmd; @path_opt is "into" or "from" (its short
+ * option is its first letter).  0, 1 when the help was asked for (@usage
+ * printed it), or an exit status (> 1, the message printed).
+ */
+int ft_copy_parse(const char *cmd, const char *path_opt,
+		  void (*usage)(FILE *f), int argc, char *argv[],
+		  struct ft_copy_args *a);
 
 /* "a" + "/" + "b" in a new string (NULL when out of memory). */
 char *ft_path_join(const char *a, const char *b);

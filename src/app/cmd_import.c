@@ -36,13 +36,8 @@
 
 struct imp {
 	struct ft t;
-	const char *image;
-	const char *host;
-	const char *export_name;
-	const char *into;
-	enum ft_xattr_mode xmode;
+	struct ft_copy_args a; /* path: --into */
 	bool no_xattrs_here; /* the image said it has none: warned once */
-	bool quiet;
 	struct stat image_st; /* never import the image into itself */
 	struct ft_links links;
 	char *buf;            /* FT_CHUNK bytes */
@@ -70,77 +65,12 @@ static void imp_usage(FILE *f)
 	      "bad\narguments.\n", f);
 }
 
-enum { OPT_XATTRS = 256, OPT_NO_XATTRS };
-
-static const struct option imp_longopts[] = {
-	{ "export", required_argument, NULL, 'e' },
-	{ "into", required_argument, NULL, 'i' },
-	{ "xattrs", no_argument, NULL, OPT_XATTRS },
-	{ "no-xattrs", no_argument, NULL, OPT_NO_XATTRS },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int imp_opt(struct imp *m, int c, const char *v)
-{
-	switch (c) {
-	case 'e':
-		if (vimage_name_check(v) < 0)
-			return bt_usage(IMP_CMD, "--export '%s': 1 to %d "
-					"characters of A-Z a-z 0-9 . _ -", v,
-					VIMAGE_NAME_MAX);
-		m->export_name = v;
-		return 0;
-	case 'i':
-		m->into = v;
-		return 0;
-	case OPT_XATTRS:
-		m->xmode = FT_XATTR_FORCE;
-		return 0;
-	case OPT_NO_XATTRS:
-		m->xmode = FT_XATTR_OFF;
-		return 0;
-	case 'q':
-		m->quiet = true;
-		return 0;
-	}
-	return bt_opt_error(IMP_CMD, c, v);
-}
-
-/* 0, 1 when the help was asked for, or an exit status (> 1). */
-static int imp_parse(int argc, char *argv[], struct imp *m)
-{
-	int c, rc;
-
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":e:i:qh", imp_longopts, NULL)) !=
-	       -1) {
-		if (c == 'h') {
-			imp_usage(stdout);
-			return 1;
-		}
-		rc = imp_opt(m, c, bt_optarg(c, argv));
-		if (rc)
-			return rc;
-	}
-	if (argc - optind < 2)
-		return bt_usage(IMP_CMD, argc == optind ? "no IMAGE given"
-				: "no HOSTDIR given");
-	if (argc - optind > 2)
-		return bt_usage(IMP_CMD, "'%s' is extra", argv[optind + 2]);
-	m->image = argv[optind];
-	m->host = argv[optind + 1];
-	return 0;
-}
-
 /* --- messages --------------------------------------------------------------- */
 
 /* "HOSTDIR/rel: what: error"; returns -1 (the import stops). */
 static int imp_fail(struct imp *m, const char *rel, const char *what, int err)
 {
-	ft_err(&m->t, "%s%s%s: %s: %s%s", m->host, *rel ? "/" : "", rel, what,
+	ft_err(&m->t, "%s%s%s: %s: %s%s", m->a.host, *rel ? "/" : "", rel, what,
 	       err == -EEXIST ? "already in the image" : ft_strerror(err),
 	       err == -EEXIST ? " (import does not overwrite)" : "");
 	return -1;
@@ -204,10 +134,10 @@ static int host_xattr_get(const char *proc, const char *name, void **out,
 /* The image cannot store xattrs: stop copying them, or stop (--xattrs). */
 static int imp_xattr_unsupported(struct imp *m, const char *rel, int err)
 {
-	if (m->xmode == FT_XATTR_FORCE)
+	if (m->a.xmode == FT_XATTR_FORCE)
 		return imp_fail(m, rel, "copying xattrs (--xattrs)", err);
 	ft_err(&m->t, "warning: the file system in %s does not store xattrs "
-	       "(%s): xattrs are not copied", m->image, ft_strerror(err));
+	       "(%s): xattrs are not copied", m->a.image, ft_strerror(err));
 	m->no_xattrs_here = true;
 	return 0;
 }
@@ -237,7 +167,7 @@ static int imp_xattrs(struct imp *m, const char *rel, int fd,
 	ssize_t len = 0;
 	int rc;
 
-	if (m->xmode == FT_XATTR_OFF || m->no_xattrs_here)
+	if (m->a.xmode == FT_XATTR_OFF || m->no_xattrs_here)
 		return 0;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	rc = host_xattr_list(proc, &names, &len);
@@ -562,7 +492,7 @@ static int imp_child(struct imp *m, const char *rel, int dfd,
 	} else if (st.st_dev == m->image_st.st_dev &&
 		   st.st_ino == m->image_st.st_ino) {
 		ft_err(&m->t, "warning: %s/%s is the image itself: skipped",
-		       m->host, crel);
+		       m->a.host, crel);
 		rc = 0;
 	} else {
 		rc = imp_entry(m, crel, dfd, name, dir, &st);
@@ -597,12 +527,12 @@ static void imp_forget_link(void *ctx, void *ptr)
 
 static int imp_tree(struct imp *m, int hfd, const struct stat *hst)
 {
-	const char *into = m->into ? m->into : "/";
+	const char *into = m->a.path ? m->a.path : "/";
 	struct fs_entry top;
 	int rc = ft_mkpath(&m->t, into, &top);
 
 	if (rc < 0) {
-		ft_err(&m->t, "%s:%s: %s", m->image, into,
+		ft_err(&m->t, "%s:%s: %s", m->a.image, into,
 		       rc == -ENOTDIR ? "not a directory" : ft_strerror(rc));
 		return -1;
 	}
@@ -618,14 +548,14 @@ static void imp_summary(const struct imp *m)
 {
 	char sz[32];
 
-	if (m->quiet)
+	if (m->a.quiet)
 		return;
 	printf("%s: imported %s into %s:%s%s: %" PRIu64 " files (%s), %"
 	       PRIu64 " directories, %" PRIu64 " symlinks, %" PRIu64
-	       " special files, %" PRIu64 " hard links\n", m->image, m->host,
-	       m->export_name ? m->export_name : VIMAGE_DEFAULT_EXPORT,
-	       m->into && m->into[0] == '/' ? "" : "/",
-	       m->into ? m->into : "", m->files,
+	       " special files, %" PRIu64 " hard links\n", m->a.image, m->a.host,
+	       m->a.export_name ? m->a.export_name : VIMAGE_DEFAULT_EXPORT,
+	       m->a.path && m->a.path[0] == '/' ? "" : "/",
+	       m->a.path ? m->a.path : "", m->files,
 	       bt_size_str(m->bytes, sz, sizeof(sz)), m->dirs, m->symlinks,
 	       m->nodes, m->hardlinks);
 }
@@ -633,21 +563,21 @@ static void imp_summary(const struct imp *m)
 static int imp_run(struct imp *m)
 {
 	struct stat hst;
-	int hfd = imp_open_host(AT_FDCWD, m->host, O_RDONLY | O_DIRECTORY),
+	int hfd = imp_open_host(AT_FDCWD, m->a.host, O_RDONLY | O_DIRECTORY),
 	    rc = hfd < 0 ? hfd : 0;
 
 	if (rc == 0 && fstat(hfd, &hst) < 0)
 		rc = -errno;
 	if (rc < 0) {
-		fprintf(stderr, IMP_CMD ": %s: %s\n", m->host, strerror(-rc));
+		fprintf(stderr, IMP_CMD ": %s: %s\n", m->a.host, strerror(-rc));
 		if (hfd >= 0)
 			close(hfd);
 		return 1;
 	}
-	if (stat(m->image, &m->image_st) < 0)
+	if (stat(m->a.image, &m->image_st) < 0)
 		memset(&m->image_st, 0, sizeof(m->image_st));
 	m->buf = malloc(FT_CHUNK);
-	rc = m->buf ? ft_open(&m->t, IMP_CMD, m->image, m->export_name,
+	rc = m->buf ? ft_open(&m->t, IMP_CMD, m->a.image, m->a.export_name,
 			      VIMAGE_MOUNT_RW) : -ENOMEM;
 	if (rc == 0) {
 		rc = imp_tree(m, hfd, &hst);
@@ -664,7 +594,7 @@ static int imp_run(struct imp *m)
 int cmd_import(int argc, char *argv[])
 {
 	struct imp m = { 0 };
-	int rc = imp_parse(argc, argv, &m);
+	int rc = ft_copy_parse(IMP_CMD, "into", imp_usage, argc, argv, &m.a);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
