@@ -98,6 +98,7 @@ bench: build
 	bench/fio-devfuse.sh
 	bench/compare
 	bench/blob
+	BUILD=$(BUILD) bench/image
 
 clean:
 	rm -rf build build-asan build-clang build-fuzz build*.setup.log

@@ -15,7 +15,7 @@
 
 static bool bench_uses_file(enum fe_workload w)
 {
-	return w != FE_WL_META && w != FE_WL_SMOKE;
+	return w != FE_WL_META && w != FE_WL_SMOKE && w != FE_WL_SMALLFILE;
 }
 
 /* Data bytes per slot: the workload's --bs, and a bigger fill chunk when
@@ -28,6 +28,8 @@ static uint32_t bench_data_bytes(const struct fe_opts *o, const struct fe_dev *d
 		return 0;
 	if (o->workload == FE_WL_SMOKE)
 		return SMOKE_DATA;
+	if (o->workload == FE_WL_SMALLFILE)
+		return want;
 	if (want >= FILL_CHUNK)
 		return want;
 	pages = fe_fuse_pages(o->buf_offset, FILL_CHUNK);
@@ -71,6 +73,8 @@ static int bench_workload(struct fe_run *run, struct fe_result *res,
 		return fe_wl_meta(run, res, hist);
 	case FE_WL_VERIFY:
 		return fe_wl_verify(run, res, hist);
+	case FE_WL_SMALLFILE:
+		return fe_wl_smallfile(run, res, hist);
 	default:
 		return fe_wl_io(run, res, hist);
 	}

@@ -20,6 +20,7 @@ static const char *const op_names[] = {
 	[FUSE_WRITE] = "WRITE",     [FUSE_RELEASE] = "RELEASE",
 	[FUSE_FLUSH] = "FLUSH",     [FUSE_INIT] = "INIT",
 	[FUSE_CREATE] = "CREATE",   [FUSE_DESTROY] = "DESTROY",
+	[FUSE_FSYNC] = "FSYNC",
 };
 
 const char *fe_fuse_opname(uint32_t opcode)
@@ -181,6 +182,14 @@ void fe_fuse_flush(struct fe_req *r, uint64_t nodeid, uint64_t fh)
 	struct fuse_flush_in in = { .fh = fh };
 
 	memcpy(fuse_begin(r, FUSE_FLUSH, nodeid, sizeof(in), 0), &in,
+	       sizeof(in));
+}
+
+void fe_fuse_fsync(struct fe_req *r, uint64_t nodeid, uint64_t fh)
+{
+	struct fuse_fsync_in in = { .fh = fh };
+
+	memcpy(fuse_begin(r, FUSE_FSYNC, nodeid, sizeof(in), 0), &in,
 	       sizeof(in));
 }
 

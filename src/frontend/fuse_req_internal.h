@@ -114,6 +114,7 @@ int fe_fuse_write(struct fe_req *r, uint64_t nodeid, uint64_t fh,
 void fe_fuse_release(struct fe_req *r, uint64_t nodeid, uint64_t fh,
 		     uint32_t flags);
 void fe_fuse_flush(struct fe_req *r, uint64_t nodeid, uint64_t fh);
+void fe_fuse_fsync(struct fe_req *r, uint64_t nodeid, uint64_t fh);
 void fe_fuse_getattr(struct fe_req *r, uint64_t nodeid, uint64_t fh,
 		     bool use_fh);
 void fe_fuse_forget(struct fe_req *r, uint64_t nodeid, uint64_t nlookup);

@@ -38,7 +38,7 @@ static const struct opt_def opt_table[] = {
 	OPT("runtime", OPT_DOUBLE, runtime, "SEC   measured time (10)"),
 	OPT("size", OPT_SIZE64, size, "SIZE  test file size (64M)"),
 	OPT("file", OPT_STR, file, "NAME  test file in the share's root"),
-	OPT("files", OPT_U32, files, "N     meta: files to cycle (1000)"),
+	OPT("files", OPT_U32, files, "N     meta, smallfile: files at most (1000)"),
 	OPT("ops", OPT_U64, ops, "N     stop after N ops instead of runtime"),
 	OPT("seed", OPT_U64, seed, "N     random seed, also in verify data (1)"),
 	OPT("json", OPT_FLAG, json, "      one JSON line instead of text"),
@@ -53,6 +53,7 @@ static const struct opt_def opt_table[] = {
 	OPT("timeout", OPT_INT, timeout_s, "SEC   a reply later than this fails (30)"),
 	OPT("keep", OPT_FLAG, keep, "      keep the test file"),
 	OPT("reuse", OPT_FLAG, reuse, "      reuse a test file of the right size"),
+	OPT("direct", OPT_FLAG, direct, "      open files O_DIRECT (no page cache)"),
 	OPT("log-level", OPT_LOGLEVEL, log_level, "L     error|warn|info|debug"),
 };
 
@@ -60,7 +61,7 @@ static const char *const workload_names[] = {
 	[FE_WL_SMOKE] = "smoke",         [FE_WL_RANDREAD] = "randread",
 	[FE_WL_RANDWRITE] = "randwrite", [FE_WL_SEQREAD] = "seqread",
 	[FE_WL_SEQWRITE] = "seqwrite",   [FE_WL_META] = "meta",
-	[FE_WL_VERIFY] = "verify",
+	[FE_WL_VERIFY] = "verify",       [FE_WL_SMALLFILE] = "smallfile",
 };
 
 const char *fe_workload_name(enum fe_workload w)
@@ -95,7 +96,7 @@ void fe_opts_usage(FILE *f)
 		   "  plays QEMU and the Linux virtio-fs driver against a "
 		   "vhost-user-fs daemon\n"
 		   "workloads: smoke verify randread randwrite seqread seqwrite "
-		   "meta\n");
+		   "meta smallfile\n");
 	for (size_t i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++)
 		fprintf(f, "  --%-13s %s\n", opt_table[i].name, opt_table[i].help);
 }
@@ -252,7 +253,8 @@ static int opts_check(const struct fe_opts *o, char *err, size_t errlen)
 	if (o->workload == FE_WL_VERIFY && (o->bs % 16 || o->reuse))
 		return opts_fail(err, errlen, "verify needs --bs a multiple of "
 					      "16 and no --reuse");
-	if (o->workload == FE_WL_META && o->files == 0)
+	if ((o->workload == FE_WL_META || o->workload == FE_WL_SMALLFILE) &&
+	    o->files == 0)
 		return opts_fail(err, errlen, "--files must be at least 1");
 	if (o->timeout_s <= 0)
 		return opts_fail(err, errlen, "--timeout must be positive");

@@ -20,6 +20,7 @@ enum fe_workload {
 	FE_WL_SEQWRITE,
 	FE_WL_META,
 	FE_WL_VERIFY,
+	FE_WL_SMALLFILE,
 };
 
 struct fe_opts {
@@ -29,7 +30,7 @@ struct fe_opts {
 	uint32_t bs;           /* bytes per READ/WRITE */
 	uint32_t qd;           /* requests in flight per request queue */
 	uint32_t queues;       /* request queues (threads) */
-	uint32_t files;        /* meta: files per run */
+	uint32_t files;        /* meta, smallfile: files per run at most */
 	uint32_t queue_size;   /* ring entries */
 	uint32_t buf_offset;   /* data starts this far into its first page */
 	double runtime;        /* seconds of measurement */
@@ -45,6 +46,7 @@ struct fe_opts {
 	bool no_event_idx;
 	bool keep;             /* leave the test file behind */
 	bool reuse;            /* reuse a test file of the right size */
+	bool direct;           /* open files with O_DIRECT */
 	enum fe_layout layout;
 	enum log_level log_level;
 };

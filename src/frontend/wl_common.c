@@ -64,6 +64,11 @@ static int file_fill(struct fe_run *run)
 
 /* --- set-up and teardown ---------------------------------------------- */
 
+uint32_t fe_file_oflags(const struct fe_run *run, uint32_t flags)
+{
+	return run->opts->direct ? flags | O_DIRECT : flags;
+}
+
 /* An existing file: reuse it if asked and it fits, else remove it. */
 static int file_existing(struct fe_run *run, const struct fuse_entry_out *e,
 			 bool *reused)
@@ -75,7 +80,8 @@ static int file_existing(struct fe_run *run, const struct fuse_entry_out *e,
 	*reused = false;
 	if (run->opts->reuse && e->attr.size == run->opts->size &&
 	    !fe_op_entry_check("LOOKUP", e)) {
-		err = fe_op_open(q, e->nodeid, O_RDWR, &o);
+		err = fe_op_open(q, e->nodeid, fe_file_oflags(run, O_RDWR),
+				 &o);
 		if (err)
 			return err;
 		run->nodeid = e->nodeid;
@@ -105,7 +111,8 @@ int fe_file_setup(struct fe_run *run, bool fill)
 	if (err || reused)
 		goto out;
 	err = fe_op_create(q, FUSE_ROOT_ID, run->opts->file,
-			   O_RDWR | O_CREAT | O_EXCL, 0100644, &e, &o);
+			   fe_file_oflags(run, O_RDWR | O_CREAT | O_EXCL),
+			   0100644, &e, &o);
 	if (err)
 		goto out;
 	run->nodeid = e.nodeid;

@@ -19,6 +19,8 @@
  * right size), create it, and with @fill write it whole with the verify
  * pattern (generation 0). */
 int fe_file_setup(struct fe_run *run, bool fill);
+/* Open flags with O_DIRECT added under --direct. */
+uint32_t fe_file_oflags(const struct fe_run *run, uint32_t flags);
 /* FLUSH + RELEASE, UNLINK unless --keep, FORGET. */
 int fe_file_teardown(struct fe_run *run);
 
@@ -39,6 +41,8 @@ int fe_wl_io(struct fe_run *run, struct fe_result *res, struct fe_hist *hist);
 int fe_wl_verify(struct fe_run *run, struct fe_result *res,
 		 struct fe_hist *hist);
 int fe_wl_meta(struct fe_run *run, struct fe_result *res, struct fe_hist *hist);
+int fe_wl_smallfile(struct fe_run *run, struct fe_result *res,
+		    struct fe_hist *hist);
 int fe_wl_smoke(struct fe_run *run, struct fe_result *res,
 		struct fe_hist *hist);
 

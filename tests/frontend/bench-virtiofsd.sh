@@ -3,7 +3,7 @@
 # bench-virtiofsd.sh - the bench front-end against Debian's C virtiofsd:
 # smoke and verify (in every descriptor layout, with and without indirect
 # descriptors and EVENT_IDX, with an unaligned buffer), then a short
-# randread and meta run checked for a well-formed JSON line.
+# randread, meta and smallfile run checked for a well-formed JSON line.
 # Needs root and /usr/lib/qemu/virtiofsd; exits 77 (skipped) otherwise.
 set -u
 VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
@@ -63,6 +63,8 @@ run randread --size 4M --qd 4 --runtime 0.5 --json
 grep -q '"workload":"randread".*"errors":0' "$work/out" || { echo "bad JSON: $(cat "$work/out")"; fail=1; }
 run meta --files 200 --qd 4 --json
 grep -q '"workload":"meta".*"files":200' "$work/out" || { echo "bad JSON: $(cat "$work/out")"; fail=1; }
+run smallfile --files 100 --qd 4 --json
+grep -q '"workload":"smallfile".*"errors":0.*"files":100' "$work/out" || { echo "bad JSON: $(cat "$work/out")"; fail=1; }
 
 # nothing left behind in the share
 left=$(ls -A "$share")

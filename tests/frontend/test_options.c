@@ -75,6 +75,12 @@ static void test_defaults_and_values(void **state)
 	assert_int_equal(o.daemon_pid, 123);
 	assert_int_equal(parse(&o, msg, 4, "meta", "--socket", "/s", "--poll"), 0);
 	assert_true(o.poll);
+	assert_false(o.direct);
+	assert_int_equal(parse(&o, msg, 6, "smallfile", "--socket", "/s",
+			       "--files", "5", "--direct"), 0);
+	assert_int_equal(o.workload, FE_WL_SMALLFILE);
+	assert_int_equal(o.files, 5);
+	assert_true(o.direct);
 	assert_true(parse(&o, msg, 1, "--help") == 1);
 }
 
@@ -112,6 +118,10 @@ static void test_errors(void **state)
 			 -EINVAL);
 	assert_int_equal(parse(&o, msg, 3, "verify", "--socket=/s", "--reuse"),
 			 -EINVAL);
+	assert_int_equal(parse(&o, msg, 3, "smallfile", "--socket=/s",
+			       "--files=0"), -EINVAL);
+	assert_int_equal(parse(&o, msg, 3, "smoke", "--socket=/s",
+			       "--direct=1"), -EINVAL);
 	assert_int_equal(parse(&o, msg, 3, "smoke", "--socket=/s",
 			       "--layout=weird"), -EINVAL);
 	assert_int_equal(parse(&o, msg, 3, "smoke", "--socket=/s",
