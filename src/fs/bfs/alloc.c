@@ -143,10 +143,20 @@ int bfs_alloc_init(struct bfs *fs)
 		inuse_put(fs, b, v);
 		used += v;
 	}
-	for (uint64_t b = n; b < fs->sb.bitmap_blocks * BFS_BITS_PER_BLOCK;
-	     b++) {
-		if (bfs_bitmap_test(fs, b))
+	/* no bit past the end: whole bytes after the last partial one */
+	for (uint64_t b = n; b < fs->sb.bitmap_blocks * BFS_BITS_PER_BLOCK;) {
+		const uint8_t *d = bitmap_block(fs, b)->data;
+		size_t i = b % BFS_BITS_PER_BLOCK;
+
+		for (; i % 8 && bit_get(d, i) == 0; i++)
+			;
+		if (i % 8)
 			return -EUCLEAN;
+		for (i /= 8; i < BFS_BLOCK; i++) {
+			if (d[i])
+				return -EUCLEAN;
+		}
+		b = (b / BFS_BITS_PER_BLOCK + 1) * BFS_BITS_PER_BLOCK;
 	}
 	if (used != fs->st.used_blocks)
 		return -EUCLEAN;

@@ -67,7 +67,11 @@ struct bfs_cache {
 int bfs_cache_init(struct bfs *fs, size_t cap);
 void bfs_cache_fini(struct bfs *fs);
 struct bfs_buf *bfs_cache_find(struct bfs *fs, uint64_t blk);
-/* 0 with *@out cached and checked, or BFS_AGAIN with fs->miss = @blk. */
+/*
+ * 0 with *@out cached and checked, BFS_AGAIN with fs->miss = @blk, or
+ * -EUCLEAN: @blk is no tree node (failed to load or check, outside the
+ * tree area, a bitmap block).
+ */
 int bfs_buf_get(struct bfs *fs, uint64_t blk, struct bfs_buf **out);
 /* Read @blk (overlay first), then run every waiting op again. */
 void bfs_cache_load(struct bfs *fs, uint64_t blk, struct bfs_op *op);

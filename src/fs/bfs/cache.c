@@ -150,6 +150,9 @@ int bfs_buf_get(struct bfs *fs, uint64_t blk, struct bfs_buf **out)
 		fs->miss = blk;
 		return BFS_AGAIN;
 	}
+	/* a corrupt child pointer may name a cached bitmap block */
+	if (!(b->flags & BFS_BUF_NODE))
+		return -EUCLEAN;
 	buf_touch(fs, b);
 	*out = b;
 	return 0;
@@ -210,21 +213,22 @@ static void load_finish(struct bfs *fs, struct bfs_buf *b, int err)
 
 	b->waiters = NULL;
 	b->flags &= ~BFS_BUF_LOADING;
-	if (err) {
-		cache_unhash(fs, b);
-		buf_free(b);
-	} else {
-		bfs_list_add(&fs->cache.lru, b);
+	/*
+	 * A block that failed stays cached as no tree node until evicted:
+	 * bfs_buf_get() answers -EUCLEAN, so each waiter runs again and
+	 * fails through its own error path, which releases what it holds
+	 * (a write's turn on its inode, an I/O state).
+	 */
+	if (err)
+		memset(b->data, 0, BFS_BLOCK);
+	else
 		fs->loads++;
-	}
+	bfs_list_add(&fs->cache.lru, b);
 	while (w) {
 		struct bfs_op *next = w->next;
 
 		w->next = NULL;
-		if (err)
-			bfs_op_done(w, err);
-		else
-			bfs_op_run(w);
+		bfs_op_run(w);
 		w = next;
 	}
 	cache_shrink(fs);
@@ -262,11 +266,15 @@ void bfs_cache_load(struct bfs *fs, uint64_t blk, struct bfs_op *op)
 		b->waiters = op;
 		return;
 	}
-	if (blk < fs->sb.data_start || blk >= fs->sb.nblocks) {
-		bfs_op_done(op, -EUCLEAN);
+	b = buf_alloc(fs, blk, BFS_BUF_LOADING);
+	if (b && (blk < fs->sb.data_start || blk >= fs->sb.nblocks)) {
+		log_error("bfs: tree block %llu is outside the tree area",
+			  (unsigned long long)blk);
+		op->next = NULL;
+		b->waiters = op;
+		load_finish(fs, b, -EUCLEAN);
 		return;
 	}
-	b = buf_alloc(fs, blk, BFS_BUF_LOADING);
 	l = b ? calloc(1, sizeof(*l)) : NULL;
 	if (!l) {
 		if (b) {

@@ -18,7 +18,10 @@ struct ci { /* what the walk learned about one inode */
 	uint64_t size, blocks, parent;
 	uint64_t links, subdirs, entries, ext_blocks, dir_parent;
 	bool have, orphan;
+	uint8_t reach; /* directories: REACH_* */
 };
+
+enum { REACH_UNKNOWN, REACH_YES, REACH_NO, REACH_WALKING };
 
 struct frame {
 	uint64_t blk;
@@ -268,8 +271,8 @@ static void item_extent(struct check *ck, struct ci *c, struct bfs_key k,
 	memcpy(&e, v, sizeof(e));
 	if (!e.count || e.count > BFS_EXT_MAX ||
 	    e.flags & ~(BFS_EXT_UNWRITTEN | BFS_EXT_SHARED) ||
-	    e.disk < ck->fs->sb.data_start ||
-	    e.disk + e.count > ck->fs->sb.nblocks)
+	    e.disk < ck->fs->sb.data_start || e.disk >= ck->fs->sb.nblocks ||
+	    e.count > ck->fs->sb.nblocks - e.disk)
 		problem(ck, "inode %llu: bad extent at %llu",
 			(unsigned long long)c->ino,
 			(unsigned long long)bfs_key_off(k));
@@ -374,6 +377,21 @@ static void push_child(struct check *ck, struct bfs_buf *b, struct frame *f)
 	ck->depth++;
 }
 
+static void pop(struct check *ck)
+{
+	ck->depth--;
+	if (ck->depth >= 0)
+		ck->st[ck->depth].idx++;
+}
+
+/* The top frame's block is unreadable or no tree node: skip its subtree. */
+static void bad_node(struct check *ck)
+{
+	problem(ck, "tree block %llu: corrupt or not a tree node",
+		(unsigned long long)ck->st[ck->depth].blk);
+	pop(ck);
+}
+
 static int walk(struct check *ck)
 {
 	struct bfs *fs = ck->fs;
@@ -384,6 +402,10 @@ static int walk(struct check *ck)
 		struct bfs_buf *b;
 		int rc = bfs_buf_get(fs, f->blk, &b);
 
+		if (rc == -EUCLEAN) {
+			bad_node(ck);
+			continue;
+		}
 		if (rc)
 			return rc;
 		if (!f->entered) {
@@ -393,9 +415,7 @@ static int walk(struct check *ck)
 		if (level <= 0 || bfs_hdr(b)->level == 0 ||
 		    f->idx >= bfs_hdr(b)->count ||
 		    ck->depth + 1 >= (int)BFS_MAX_LEVEL) {
-			ck->depth--;
-			if (ck->depth >= 0)
-				ck->st[ck->depth].idx++;
+			pop(ck);
 			continue;
 		}
 		push_child(ck, b, f);
@@ -442,6 +462,51 @@ static void check_inode(struct check *ck, const struct ci *c)
 			(unsigned long long)c->ext_blocks);
 }
 
+/* The entry of @ino, or NULL (never adds one: pointers stay valid). */
+static struct ci *ci_find(struct check *ck, uint64_t ino)
+{
+	size_t i = (size_t)(ino * 0x9E3779B97F4A7C15ull) & (ck->tab_size - 1);
+
+	while (ck->tab[i].ino && ck->tab[i].ino != ino)
+		i = (i + 1) & (ck->tab_size - 1);
+	return ck->tab[i].ino ? &ck->tab[i] : NULL;
+}
+
+/* Follow the names of @c up to the root; mark the whole chain. */
+static void reach_dir(struct check *ck, struct ci *c)
+{
+	struct ci *x = c;
+	uint8_t res;
+
+	while (x && x->reach == REACH_UNKNOWN && x->ino != BFS_ROOT_INO &&
+	       S_ISDIR(x->mode) && x->links == 1) {
+		x->reach = REACH_WALKING;
+		x = ci_find(ck, x->dir_parent);
+	}
+	/* a chain back into itself (WALKING) is a cycle off the root */
+	res = x && (x->ino == BFS_ROOT_INO || x->reach == REACH_YES)
+		      ? REACH_YES : REACH_NO;
+	for (x = c; x && x->reach == REACH_WALKING;
+	     x = ci_find(ck, x->dir_parent)) {
+		x->reach = res;
+		if (res == REACH_NO)
+			problem(ck, "dir %llu: not reachable from the root",
+				(unsigned long long)x->ino);
+	}
+}
+
+/* Every named directory hangs off the root (no cycle of its own). */
+static void check_reach(struct check *ck)
+{
+	for (size_t i = 0; i < ck->tab_size; i++) {
+		struct ci *c = &ck->tab[i];
+
+		if (c->ino && c->have && S_ISDIR(c->mode) && c->links == 1 &&
+		    c->reach == REACH_UNKNOWN)
+			reach_dir(ck, c);
+	}
+}
+
 static void check_blocks(struct check *ck)
 {
 	struct bfs *fs = ck->fs;
@@ -482,6 +547,7 @@ static void check_end(struct check *ck, int err)
 			if (ck->tab[i].ino)
 				check_inode(ck, &ck->tab[i]);
 		}
+		check_reach(ck);
 		check_refs(ck);
 		check_blocks(ck);
 	}

@@ -35,6 +35,14 @@ struct ckpt {
 
 /* --- super block ------------------------------------------------------------ */
 
+/* A state (super block or journal) within the volume's geometry. */
+static bool state_ok(const struct bfs_super *s, const struct bfs_state *st)
+{
+	return st->root >= s->data_start && st->root < s->nblocks &&
+	       st->root_level < BFS_MAX_LEVEL && st->next_ino >= 2 &&
+	       st->used_blocks <= s->nblocks;
+}
+
 bool bfs_super_valid(const struct bfs_super *s)
 {
 	struct bfs_super c = *s;
@@ -56,10 +64,7 @@ bool bfs_super_valid(const struct bfs_super *s)
 	       s->bitmap_start == BFS_JOURNAL_START + s->journal_blocks &&
 	       s->bitmap_blocks == bm &&
 	       s->data_start == s->bitmap_start + bm &&
-	       s->nblocks > s->data_start && s->state.root >= s->data_start &&
-	       s->state.root < s->nblocks &&
-	       s->state.root_level < BFS_MAX_LEVEL &&
-	       s->state.next_ino >= 2 && s->state.used_blocks <= s->nblocks;
+	       s->nblocks > s->data_start && state_ok(s, &s->state);
 }
 
 static void super_cpl(struct bfs *fs, int err)
@@ -269,6 +274,8 @@ static int replay_apply(struct bfs *fs, const uint8_t *tx)
 	const struct bfs_jtx *h = (const void *)tx;
 	uint32_t nd = jdesc(h->count);
 
+	if (!state_ok(&fs->sb, &h->state))
+		return -EUCLEAN;
 	for (uint32_t i = 0; i < h->count; i++) {
 		uint64_t blk = jtarget(tx, i);
 		const uint8_t *img = tx + (size_t)(1 + nd + i) * BFS_BLOCK;

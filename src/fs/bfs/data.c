@@ -64,13 +64,11 @@ int bfs_wq_enter(struct bfs_op *op, struct bfs_inode *in, bool *owner)
 static int wq_enter_shared(struct bfs_op *op, struct bfs_inode *in,
 			   bool *shared)
 {
-	/* behind waiters, unless it is the one taken off the queue */
-	if (in->writing || (in->wq && !(op->flags & BFS_OP_WQ_TURN))) {
+	if (in->writing || in->wq) { /* behind the waiters */
 		op->flags |= BFS_OP_WQ_SHARED; /* wq_next() lets it in */
 		wq_push(op, in);
 		return BFS_ASYNC;
 	}
-	op->flags &= ~(uint32_t)BFS_OP_WQ_TURN;
 	in->writers++;
 	*shared = true;
 	return 0;
@@ -164,9 +162,12 @@ static int write_in_place(struct bfs_op *op, struct bfs_io_args *a,
 
 /*
  * 0 when @op may write now (a->owner or a->shared), BFS_ASYNC when it
- * waits for its turn, BFS_AGAIN, or -errno (holding nothing).  A shared
- * writer let in after a wait (BFS_OP_WQ_SHARED still set) checks again:
- * an exclusive one before it may have changed the mapping.
+ * waits for its turn, BFS_AGAIN, or -errno (holding nothing).  The check
+ * runs before the inode is taken only for a new write, which holds
+ * nothing and keeps nobody waiting while a block loads.  A shared writer
+ * let in after a wait (BFS_OP_WQ_SHARED still set) checks again, as an
+ * exclusive one before it may have changed the mapping; an exclusive
+ * waiter taken off the queue takes the inode at once.
  */
 int bfs_write_enter(struct bfs_op *op, struct bfs_io_args *a)
 {
@@ -176,6 +177,9 @@ int bfs_write_enter(struct bfs_op *op, struct bfs_io_args *a)
 
 	if (a->owner || (a->shared && !recheck))
 		return 0;
+	/* taken off the queue to go alone: it does, before it could miss */
+	if (op->flags & BFS_OP_WQ_TURN)
+		return bfs_wq_enter(op, a->inode, &a->owner);
 	if (recheck)
 		a->shared = true; /* counted in writers since wq_next() */
 	rc = write_in_place(op, a, &yes);
@@ -311,6 +315,18 @@ static int read_piece(struct bfs_op *op, struct bfs_io_args *a,
 	return 1;
 }
 
+/* An error ends the read here: its rw goes back (a miss keeps it). */
+static int read_stop(struct bfs_op *op, int rc)
+{
+	struct bfs_io_args *a = BFS_ARGS(op, struct bfs_io_args);
+
+	if (rc < 0 && a->rw) {
+		bfs_rw_put(op->fs, a->rw);
+		a->rw = NULL;
+	}
+	return rc;
+}
+
 int bfs_read_run(struct bfs_op *op)
 {
 	struct bfs_io_args *a = BFS_ARGS(op, struct bfs_io_args);
@@ -320,7 +336,7 @@ int bfs_read_run(struct bfs_op *op)
 	int rc = bfs_dinode_read(fs, ino, &d);
 
 	if (rc)
-		return rc;
+		return read_stop(op, rc);
 	if (!a->rw) {
 		uint64_t len = iov_length(a->iov, a->iovcnt);
 
@@ -344,15 +360,17 @@ int bfs_read_run(struct bfs_op *op)
 			if (rc == 0)
 				rc = iov_cursor_write(&a->rw->cur, buf, n);
 			if (rc)
-				return rc;
+				return read_stop(op, rc);
 			a->done += n;
 			continue;
 		}
+		/* a miss (BFS_AGAIN) runs this again once loaded */
 		rc = bfs_map(fs, ino, pos / BFS_BLOCK, &m);
-		if (rc == 0)
-			rc = read_piece(op, a, &m, pos);
 		if (rc)
-			return rc > 0 ? BFS_ASYNC : rc;
+			return read_stop(op, rc);
+		rc = read_piece(op, a, &m, pos);
+		if (rc)
+			return rc > 0 ? BFS_ASYNC : read_stop(op, rc);
 	}
 	read_finish(op, 0);
 	return BFS_ASYNC;

@@ -12,8 +12,8 @@ static bool extent_sane(const struct bfs *fs, const struct bfs_dextent *e)
 {
 	return e->count && e->count <= BFS_EXT_MAX &&
 	       !(e->flags & ~(BFS_EXT_UNWRITTEN | BFS_EXT_SHARED)) &&
-	       e->disk >= fs->sb.data_start &&
-	       e->disk + e->count <= fs->sb.nblocks;
+	       e->disk >= fs->sb.data_start && e->disk < fs->sb.nblocks &&
+	       e->count <= fs->sb.nblocks - e->disk; /* no wrap-around */
 }
 
 /*

@@ -472,7 +472,8 @@ static int punch_collect(struct bfs *fs, uint64_t ino, uint64_t pos,
 		v[*n].k = k;
 		if (!v[*n].e.count || v[*n].e.count > BFS_EXT_MAX ||
 		    v[*n].e.disk < fs->sb.data_start ||
-		    v[*n].e.disk + v[*n].e.count > fs->sb.nblocks)
+		    v[*n].e.disk >= fs->sb.nblocks ||
+		    v[*n].e.count > fs->sb.nblocks - v[*n].e.disk)
 			return -EUCLEAN;
 		if (bfs_key_off(k) + v[*n].e.count <= pos)
 			continue;

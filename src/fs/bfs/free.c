@@ -84,7 +84,8 @@ static int collect(struct bfs *fs, uint64_t ino, bool all, uint64_t from,
 static bool extent_ok(const struct bfs *fs, const struct bfs_dextent *e)
 {
 	return e->count && e->count <= BFS_EXT_MAX &&
-	       e->disk >= fs->sb.data_start && e->disk + e->count <= fs->sb.nblocks;
+	       e->disk >= fs->sb.data_start && e->disk < fs->sb.nblocks &&
+	       e->count <= fs->sb.nblocks - e->disk; /* no wrap-around */
 }
 
 /* Apply: remove the victims; returns the blocks freed. */

@@ -261,9 +261,9 @@ int bfs_new_run(struct bfs_op *op)
 	struct bfs_acl_inherit ih;
 	int rc = iset_get(fs, &s, a->parent->ino, &pd);
 
-	if (rc == 0)
-		rc = bfs_dir_access(fs, a->parent->ino, &op->call->cred, pd,
-				    true);
+	if (rc) /* no parent record (-ENOENT too): nothing to create in */
+		return rc;
+	rc = bfs_dir_access(fs, a->parent->ino, &op->call->cred, pd, true);
 	if (rc == 0 && !a->name) { /* tmpfile: no name, an ORPHAN item */
 		rc = bfs_orphan_path(fs, fs->st.next_ino);
 		rc = rc ? rc : -ENOENT;

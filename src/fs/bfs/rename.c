@@ -52,8 +52,10 @@ static int side_find(struct bfs *fs, struct iset *s, struct side *sd,
 	int rc = iset_get(fs, s, dir, &sd->pd);
 
 	sd->dir = dir;
-	if (rc == 0)
-		rc = bfs_dir_access(fs, dir, cr, sd->pd, true);
+	sd->exists = false;
+	if (rc) /* no directory record: never "no such name" */
+		return rc;
+	rc = bfs_dir_access(fs, dir, cr, sd->pd, true);
 	if (rc == 0)
 		rc = bfs_dirent_find(fs, dir, name, &sd->k, &sd->de_ino);
 	sd->exists = rc == 0;
