@@ -15,8 +15,10 @@
  * commit every 50 ms (or when much is dirty) makes them durable, and
  * fsync, fdatasync, fsyncdir and syncfs complete only after a commit that
  * covers everything applied and every data write completed before them.
- * After any power cut the file system mounts in a state between two
- * operations, with everything synced intact.
+ * Overwrites in place (no allocation) change only times and size: alone
+ * they are committed within 1 s, so a power cut may lose those of the
+ * last second.  After any power cut the file system mounts in a state
+ * between two operations, with everything synced intact.
  */
 #ifndef VHOSTFS_BFS_H
 #define VHOSTFS_BFS_H
@@ -50,7 +52,8 @@ void bfs_mkfs(struct blob_store *bs, const struct bfs_mkfs_opts *opts,
 struct bfs_mount_opts {
 	bool read_only;        /* replay in memory, refuse changes (-EROFS) */
 	uint32_t cache_blocks; /* tree blocks kept cached; 0 = 16384 */
-	uint32_t commit_ms;    /* commit interval while dirty; 0 = 50 */
+	uint32_t commit_ms;    /* commit interval while dirty; 0 = 50
+				  (overwrites in place alone: 1000 or more) */
 };
 
 /*

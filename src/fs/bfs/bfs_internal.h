@@ -105,6 +105,8 @@ struct bfs_journal {
 	struct bfs_state cst; /* state as of the last committed transaction */
 	bool busy;         /* a commit (and its checkpoint) is running */
 	bool timer_armed;
+	bool timer_lazy;   /* the armed timer runs for BFS_COMMIT_LAZY_MS */
+	bool urgent;       /* dirty since the last tx with more than times */
 	bool stopping;     /* unmount: no more timers */
 	uint32_t ckpt_flags; /* super block flags the next checkpoint writes */
 	struct bfs_wait *waiting;   /* complete when the running commit ends */
@@ -134,6 +136,14 @@ int bfs_ov_put(struct bfs *fs, uint64_t blk, const uint8_t *img);
 void bfs_ov_clear(struct bfs *fs);
 /* Something was applied: arm the commit timer, commit early if much. */
 void bfs_commit_kick(struct bfs *fs);
+/*
+ * The same for changes a power cut may lose without harm: the times and
+ * size of in-place overwrites (no allocation).  They wait for a commit
+ * up to BFS_COMMIT_LAZY_MS (or commit_ms if longer), so a streaming
+ * writer does not flush the device every commit_ms.
+ */
+#define BFS_COMMIT_LAZY_MS 1000u
+void bfs_commit_kick_lazy(struct bfs *fs);
 /* Call @w once a commit that started after now has completed. */
 void bfs_commit_wait(struct bfs *fs, struct bfs_wait *w);
 /* Commit, then checkpoint; @w after both. */

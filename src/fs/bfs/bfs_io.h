@@ -18,6 +18,7 @@ struct bfs_io_args {
 	struct bfs_rw *rw;
 	bool owner;      /* holds the inode's write queue */
 	bool shared;     /* holds it shared (an overwrite in place) */
+	bool mode_set;   /* cleared set-id bits: not a lazy commit */
 	/* setattr */
 	const struct fs_setattr *set;
 	struct stat *attr;

@@ -296,8 +296,8 @@ static void commit_end(struct bfs *fs, int err)
 	waiters_done(ck, err ? err : -EIO);
 	if (j->next || j->ckpt_next)
 		commit_start(fs);
-	else
-		bfs_commit_kick(fs);
+	else /* what was applied meanwhile; its kicks set j->urgent */
+		bfs_commit_kick_lazy(fs);
 }
 
 static void commit_start(struct bfs *fs)
@@ -307,6 +307,7 @@ static void commit_start(struct bfs *fs)
 	if (j->busy)
 		return;
 	j->busy = true;
+	j->urgent = false; /* the dirty set goes into this transaction */
 	j->waiting = j->next;
 	j->next = NULL;
 	j->ckpt_cur = j->ckpt_next;
@@ -349,25 +350,56 @@ static void timer_cpl(void *arg, int res)
 	fs->j.timer_armed = false;
 	if (fs->j.stopping)
 		return;
+	if (res == -ECANCELED) { /* a lazy timer cut short: arm a short one */
+		bfs_commit_kick(fs);
+		return;
+	}
 	if (fs->cache.dirty.n && !fs->j.busy)
 		commit_start(fs);
 }
 
-void bfs_commit_kick(struct bfs *fs)
+/*
+ * Arm the timer: commit_ms when any change since the last transaction
+ * needs it (j->urgent), else the lazy interval.  An urgent change cuts
+ * an armed lazy timer short: cancelled, timer_cpl arms a short one.
+ */
+static void kick(struct bfs *fs, bool urgent)
 {
 	struct bfs_journal *j = &fs->j;
+	uint32_t ms;
 
+	if (urgent && fs->cache.dirty.n)
+		j->urgent = true;
 	if (!fs->cache.dirty.n || j->busy || j->stopping)
 		return;
 	if (fs->cache.dirty.n >= fs->sb.journal_blocks / 4) {
 		commit_start(fs);
 		return;
 	}
-	if (j->timer_armed)
+	if (j->timer_armed) {
+		if (j->timer_lazy && j->urgent) {
+			j->timer_lazy = false;
+			reactor_cancel(fs->r, &j->timer);
+		}
 		return;
+	}
+	ms = j->commit_ms;
+	if (!j->urgent && ms < BFS_COMMIT_LAZY_MS)
+		ms = BFS_COMMIT_LAZY_MS;
 	j->timer_armed = true;
+	j->timer_lazy = ms != j->commit_ms;
 	reactor_op_init(&j->timer, timer_cpl, fs);
-	reactor_timeout(fs->r, &j->timer, (uint64_t)j->commit_ms * 1000000);
+	reactor_timeout(fs->r, &j->timer, (uint64_t)ms * 1000000);
+}
+
+void bfs_commit_kick(struct bfs *fs)
+{
+	kick(fs, true);
+}
+
+void bfs_commit_kick_lazy(struct bfs *fs)
+{
+	kick(fs, false);
 }
 
 void bfs_commit_wait(struct bfs *fs, struct bfs_wait *w)

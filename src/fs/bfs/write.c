@@ -21,14 +21,19 @@ static void write_finish(struct bfs_op *op, int err)
 {
 	struct bfs_io_args *a = BFS_ARGS(op, struct bfs_io_args);
 	struct bfs *fs = op->fs;
+	bool lazy;
 
 	if (a->rw)
 		bfs_rw_put(fs, a->rw);
 	a->rw = NULL;
 	if (!err && a->out)
 		*a->out = a->done;
+	/* an overwrite in place changed only times and size: lazy commit */
+	lazy = a->shared && !a->mode_set;
 	bfs_write_leave(fs, a);
-	if (a->done && !err)
+	if (a->done && !err && lazy)
+		bfs_commit_kick_lazy(fs);
+	else if (a->done && !err)
 		bfs_commit_kick(fs);
 	if (a->then) {
 		a->then(op, err);
@@ -204,13 +209,16 @@ static int piece_full(struct bfs_op *op, struct bfs_rw *rw,
 	return BFS_ASYNC;
 }
 
-static void kill_suid(struct bfs_dinode *d, uint32_t wflags)
+static void kill_suid(struct bfs_io_args *a, struct bfs_dinode *d)
 {
-	if (!(wflags & FS_WRITE_KILL_SUIDGID))
+	uint32_t mode = d->mode;
+
+	if (!(a->wflags & FS_WRITE_KILL_SUIDGID))
 		return;
 	d->mode &= ~(uint32_t)S_ISUID;
 	if (d->mode & S_IXGRP)
 		d->mode &= ~(uint32_t)S_ISGID;
+	a->mode_set |= d->mode != mode;
 }
 
 /* A small file stays inline: no data I/O, one atomic step. */
@@ -235,7 +243,7 @@ static int write_inline(struct bfs_op *op, struct bfs_io_args *a,
 	rc = bfs_inline_store(fs, a->inode->ino, buf, len);
 	d->size = end > d->size ? end : d->size;
 	bfs_touch(d, true, true);
-	kill_suid(d, a->wflags);
+	kill_suid(a, d);
 	if (rc == 0)
 		rc = bfs_dinode_write(fs, a->inode->ino, d);
 	a->done = a->total;
@@ -509,7 +517,7 @@ static int write_apply_run(struct bfs_op *op)
 			d.size = end;
 		a->done += rw->bytes;
 		bfs_touch(&d, !rw->zero_src, true);
-		kill_suid(&d, a->wflags);
+		kill_suid(a, &d);
 	}
 	if (rc == 0)
 		rc = bfs_dinode_write(fs, a->inode->ino, &d);
