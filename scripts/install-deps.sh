@@ -10,7 +10,9 @@ packages=(
 	# integration tests and benchmarks: real clients of the file system
 	fio stress-ng attr acl git tar diffutils findutils python3 util-linux
 	# guest tests, make demo, bench/compare: QEMU (and Debian's virtiofsd
-	# with it) and the guest's userland (scripts/guest-image.sh)
+	# with it) and the guest's userland (scripts/guest-image.sh); the
+	# guest's developer run (tests/guest/devel.sh) chroots into this host's
+	# own userland for bash, gcc, make (build-essential), git and tar
 	qemu-system-x86 busybox-static
 )
 

@@ -8,16 +8,33 @@
 # harness); VHOSTFS_DAEMON points it at vhostfsd (the 'guest' meson suite).
 #
 #   e2e-virtiofsd.sh [--kernel 6.1|6.12] [--queues N] [--smp N] [--hugepages]
-#                    [--check-queues] [--keep]
+#                    [--check-queues] [--devel] [--keep]
 #
 #   --check-queues   the back-end is vhostfsd with one thread per request
 #                    queue: its "session ended" log line must show requests
 #                    on every one of the --queues N request queues
+#   --devel          after the workload, the guest uses the share as the
+#                    working directory of the host's own Debian userland
+#                    (tests/guest/devel.sh: a second vhostfsd serves the
+#                    host's / read-only as tag "hostroot", the guest chroots
+#                    into it): untar a C project, make, run it, git
+#                    init/commit/gc/fsck; the host runs the same steps and
+#                    compares output, binaries, checksums and commit ids
+#
+# An image back-end: when the command has {image}, the share is a file
+# system in a fresh sparse image (`vhostfs mkfs`, 2G) instead of a host
+# directory.  The host prepares the guest's input in a directory and copies
+# it in through a `vhostfsd --image --fuse-mount` mount; after the guest,
+# `vhostfs fsck` of the image must exit 0 and the host checks read the
+# tree through a read-only mount of the image.
 #
 # Environment:
-#   VHOSTFS_DAEMON   back-end command; {sock} and {share} are replaced with
-#                    the socket path and the shared directory.  Default:
+#   VHOSTFS_DAEMON   back-end command; {sock}, {share} and {image} are
+#                    replaced with the socket path, the shared directory
+#                    and the image file.  Default:
 #                    /usr/lib/qemu/virtiofsd --socket-path={sock} -o source={share} -o xattr
+#   VHOSTFSD, VHOSTFS  vhostfsd and the vhostfs tool (image back-end and
+#                    --devel; default: the back-end command's directory)
 #   VHOSTFS_REQUIRE_XATTR=0   accept a back-end that does not serve xattrs
 #   VHOSTFS_REQUIRE_FIO=1     fail (not skip) the guest's fio check when the
 #                             host has no fio to lend the guest
@@ -35,6 +52,8 @@ daemon_template=${VHOSTFS_DAEMON:-$default_daemon}
 guest_args=()
 keep=0
 check_queues=0
+devel=0
+image_mode=0
 nqueues=1
 . "$here/lib.sh"
 
@@ -48,8 +67,9 @@ parse_args() {
 		--queues) guest_args+=("$1" "${2-}"); nqueues=${2-}; shift ;;
 		--hugepages) guest_args+=("$1") ;;
 		--check-queues) check_queues=1 ;;
+		--devel) devel=1 ;;
 		--keep) keep=1 ;;
-		*) say "usage: $0 [--kernel 6.1|6.12] [--queues N] [--smp N] [--hugepages] [--check-queues] [--keep]"; exit 2 ;;
+		*) say "usage: $0 [--kernel 6.1|6.12] [--queues N] [--smp N] [--hugepages] [--check-queues] [--devel] [--keep]"; exit 2 ;;
 		esac
 		shift || exit 2
 	done
@@ -59,6 +79,8 @@ parse_args() {
 daemon_argv() {
 	local cmd=${daemon_template//\{sock\}/$sock}
 	cmd=${cmd//\{share\}/$share}
+	case "$cmd" in *"{image}"*) image_mode=1 ;; esac
+	cmd=${cmd//\{image\}/$image}
 	read -ra daemon_cmd <<<"$cmd"
 }
 
@@ -68,6 +90,21 @@ prerequisites() {
 	[ -x "${daemon_cmd[0]}" ] || command -v "${daemon_cmd[0]}" >/dev/null ||
 		skip "back-end ${daemon_cmd[0]} not found"
 	"$top/scripts/guest-image.sh" || skip "guest image could not be built"
+	local bindir
+	bindir=$(dirname "$(command -v "${daemon_cmd[0]}")")
+	VHOSTFSD=${VHOSTFSD:-$bindir/vhostfsd}
+	VHOSTFS=${VHOSTFS:-$bindir/vhostfs}
+	if [ "$image_mode" = 1 ] || [ "$devel" = 1 ]; then
+		[ "$(id -u)" = 0 ] || skip "needs root (a FUSE mount of the image, a share of /)"
+		[ -x "$VHOSTFSD" ] || skip "no vhostfsd at $VHOSTFSD"
+	fi
+	[ "$image_mode" = 0 ] || [ -x "$VHOSTFS" ] || skip "no vhostfs tool at $VHOSTFS"
+	if [ "$devel" = 1 ]; then
+		for t in bash gcc make git tar sha256sum; do
+			command -v "$t" >/dev/null ||
+				skip "--devel needs $t on the host (scripts/install-deps.sh)"
+		done
+	fi
 }
 
 # Files the guest checks from its side (check_host_files in workload.sh).
@@ -90,6 +127,77 @@ prepare_share() {
 		echo "REQUIRE_XATTR=${VHOSTFS_REQUIRE_XATTR:-1}"
 		echo "REQUIRE_FIO=${VHOSTFS_REQUIRE_FIO:-0}"
 	} >"$share/.guest/config"
+	cp "$here/workload.sh" "$share/.guest/workload.sh"
+	if [ "$devel" = 1 ]; then
+		cp "$here/devel.sh" "$here/devel-inner.sh" "$share/.guest/"
+		guest_make_project "$in"
+		# the workload's failures plus the developer steps'
+		cat >"$share/.guest/run.sh" <<-'EOF'
+			sh /mnt/.guest/workload.sh; a=$?
+			sh /mnt/.guest/devel.sh; b=$?
+			exit $((a + b))
+		EOF
+	else
+		cp "$here/workload.sh" "$share/.guest/run.sh"
+	fi
+}
+
+# The reference for --devel: the same script and tarball on the host.
+devel_reference() {
+	local ref=$work/hostdevel
+	mkdir -p "$ref/in" "$ref/out/devel"
+	cp "$share/in/project.tar.gz" "$ref/in/"
+	bash "$here/devel-inner.sh" "$ref" >"$ref/log" 2>&1 ||
+		{ say "the host's own run of devel-inner.sh failed:"; cat "$ref/log"; return 1; }
+}
+
+# The image back-end: make the image and copy the prepared share into it
+# through a FUSE mount of it; the share is then the image only.
+image_create() {
+	"$VHOSTFS" mkfs "$image" --size 2G >"$work/mkfs.log" 2>&1 ||
+		{ say "vhostfs mkfs failed:"; cat "$work/mkfs.log"; return 1; }
+	fuse_mount "$VHOSTFSD" "$work/fill" "$work/fill.log" --image "$image" ||
+		return 1
+	cp -a "$share/." "$work/fill/" || { fuse_umount; return 1; }
+	fuse_umount || return 1
+	rm -rf "$share"
+	image_fsck "after filling it" || return 1
+}
+
+image_fsck() {
+	nfsck=$((${nfsck:-0} + 1))
+	"$VHOSTFS" fsck "$image" >"$work/fsck.$nfsck.log" 2>&1 && return 0
+	say "vhostfs fsck $image failed $1:"
+	cat "$work/fsck.$nfsck.log"
+	return 1
+}
+
+# --devel: the host's / read-only, as virtio-fs tag "hostroot".
+start_hostroot() {
+	"$VHOSTFSD" --socket-path "$work/hostroot.sock" --shared-dir / --readonly \
+		--cache always >"$work/hostroot.log" 2>&1 &
+	hpid=$!
+	for _ in $(seq 100); do
+		[ -S "$work/hostroot.sock" ] && return 0
+		kill -0 "$hpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	say "vhostfsd for / did not start:"
+	cat "$work/hostroot.log"
+	return 1
+}
+
+stop_hostroot() {
+	local rc
+	kill -TERM "$hpid"
+	timeout 20 tail --pid="$hpid" -f /dev/null
+	wait "$hpid"
+	rc=$?
+	hpid=''
+	[ "$rc" -eq 0 ] && return 0
+	say "vhostfsd for / exited with status $rc"
+	tail -n 20 "$work/hostroot.log"
+	return 1
 }
 
 # Start the back-end and wait for its socket: QEMU is the socket client.
@@ -250,11 +358,33 @@ host_checks() {
 	hcheck attrs h_attrs
 	hcheck xattr h_xattr
 	hcheck many h_many
+	if [ "$devel" = 1 ]; then
+		sed 's/^/e2e: guest devel /' devel/STEPS 2>/dev/null
+		hcheck devel h_devel
+	fi
 	if [ "$check_queues" = 1 ]; then
 		say "requests per request queue: $(queue_counts "$work/daemon.log")"
 		hcheck queues h_queues
 	fi
 	cd "$top" || return
+}
+
+# The guest's build, program output and commits equal the host's own run
+# of the same steps; the tree reads back clean and the repository checks.
+h_devel() {
+	local ref=$work/hostdevel/out/devel
+	[ -f "$ref/RESULT" ] || { echo "no host reference (see above)"; return 1; }
+	heq "$(cat devel/RESULT 2>&1)" "DONE ok" "guest's devel result" || {
+		tail -n 20 devel/LOG
+		return 1
+	}
+	cmp "$ref/output.txt" devel/output.txt &&
+		cmp "$ref/SHA256SUMS" devel/SHA256SUMS &&
+		heq "$(cat devel/HEAD)" "$(cat "$ref/HEAD")" "commit id" &&
+		(cd devel/project && sha256sum -c --quiet ../SHA256SUMS) &&
+		git -C devel/project fsck --full --strict --no-progress &&
+		heq "$(git -C devel/project log --format=%H -n 1)" "$(cat "$ref/HEAD")" "git log on the host" &&
+		heq "$(git -C devel/project rev-list --count HEAD)" 2 "commits"
 }
 
 # Every request queue carried requests (vhostfsd's log, see lib.sh).
@@ -270,6 +400,8 @@ h_queues() {
 # Keep the work directory (console log, back-end log, share) on failure.
 cleanup() {
 	[ -n "${dpid:-}" ] && kill -KILL "$dpid" 2>/dev/null
+	[ -n "${hpid:-}" ] && kill -KILL "$hpid" 2>/dev/null
+	[ -n "${fuse_pid:-}" ] && { umount -l "$fuse_mnt"; kill -KILL "$fuse_pid"; } 2>/dev/null
 	if [ "$keep" = 1 ] || [ "$result" = 1 ]; then
 		say "work directory kept: $work"
 	else
@@ -285,19 +417,54 @@ main() {
 	trap cleanup EXIT
 	share=$work/share
 	sock=$work/vhost.sock
+	image=$work/fs.img
 	mkdir -p "$share"
 	prerequisites
 	prepare_share
+	extra=()
+	if [ "$devel" = 1 ]; then
+		devel_reference
+		start_hostroot || exit 1
+		extra=(--extra-fs "$work/hostroot.sock:hostroot")
+	fi
+	if [ "$image_mode" = 1 ]; then
+		image_create || exit 1
+	fi
 	start_daemon || exit 1
-	"$here/run-guest.sh" --socket "$sock" --share "$share" \
-		--script "$here/workload.sh" --log "$work/console.log" \
-		--timeout "${VHOSTFS_GUEST_TIMEOUT:-300}" "${guest_args[@]}" 2>&1 |
-		tee "$work/run-guest.err"
+	"$here/run-guest.sh" --socket "$sock" --log "$work/console.log" \
+		--timeout "${VHOSTFS_GUEST_TIMEOUT:-300}" "${guest_args[@]}" \
+		"${extra[@]}" 2>&1 | tee "$work/run-guest.err"
 	grc=${PIPESTATUS[0]}
 	[ "$grc" = 77 ] && skip "guest cannot run here"
 	stop_daemon 2>/dev/null # (bash's own "Killed" notices)
 	drc=$?
+	if [ "$devel" = 1 ]; then
+		stop_hostroot 2>/dev/null || drc=1
+	fi
+	if [ "$image_mode" = 1 ]; then
+		image_fsck "after the guest" || drc=1
+		# the host checks read the image through a read-only mount
+		share=$work/view
+		if fuse_mount "$VHOSTFSD" "$share" "$work/view.log" --image "$image" --readonly; then
+			# a read that never gets its reply must not hang the test;
+			# no process of the watchdog may outlive it (meson waits
+			# for whatever holds the test's output open)
+			(
+				trap 'kill "$s"; exit 0' TERM
+				sleep 180 & s=$!
+				wait "$s" && kill -KILL "$fuse_pid"
+			) >/dev/null 2>&1 &
+			watchdog=$!
+		else
+			drc=1
+		fi
+	fi
 	host_checks
+	cd "$top" || exit 1
+	if [ -n "${fuse_pid:-}" ]; then
+		kill "$watchdog" 2>/dev/null
+		fuse_umount || { say "the read-only mount of the image failed"; drc=1; }
+	fi
 	boot=$(grep -o 'boot-to-mount .*' "$work/run-guest.err" || echo "boot-to-mount: unknown")
 	say "$boot"
 	say "guest rc=$grc, back-end $([ "$drc" = 0 ] && echo ok || echo FAILED), host checks: $hpasses passed, $hfails failed"

@@ -14,6 +14,12 @@
 #   queue_counts LOG          "q1=N q2=M ..." from vhostfsd's last
 #                             "session ended" line (requests per request
 #                             queue, when each queue has its own thread)
+#   fuse_mount VHOSTFSD MNT LOG ARGS...
+#                             start VHOSTFSD ARGS --fuse-mount MNT and wait
+#                             until the mount answers (fuse_pid is the
+#                             daemon); fuse_umount: unmount, status 0
+#   guest_make_project DIR    DIR/project.tar.gz: tests/guest/project (a
+#                             small C program with a Makefile)
 
 guest_stage_fio() {
 	local dst=$1/.guest/fio fio lib
@@ -50,6 +56,49 @@ with tarfile.open(os.path.join(top, "many.tar"), "w") as tar:
 with open(os.path.join(top, "many.sha256"), "w") as f:
     f.writelines(sums)
 PY
+}
+
+fuse_mount() {
+	local daemon=$1 mnt=$2 log=$3
+	shift 3
+	mkdir -p "$mnt"
+	"$daemon" "$@" --fuse-mount "$mnt" >>"$log" 2>&1 &
+	fuse_pid=$!
+	fuse_mnt=$mnt
+	for _ in $(seq 200); do
+		kill -0 "$fuse_pid" 2>/dev/null || break
+		if [ "$(findmnt -n -o FSTYPE -M "$mnt" 2>/dev/null | tail -n 1)" = fuse.vhostfs ] &&
+			timeout 5 stat -f "$mnt" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "fuse_mount: $daemon $* --fuse-mount $mnt did not come up" >&2
+	tail -n 20 "$log" >&2
+	kill -KILL "$fuse_pid" 2>/dev/null
+	umount -l "$mnt" 2>/dev/null
+	fuse_pid=''
+	return 1
+}
+
+# The daemon exits (0) once its mount is gone.
+fuse_umount() {
+	local rc
+	sync
+	umount "$fuse_mnt" || { umount -l "$fuse_mnt"; kill -KILL "$fuse_pid"; }
+	timeout 30 tail --pid="$fuse_pid" -f /dev/null
+	wait "$fuse_pid"
+	rc=$?
+	fuse_pid=''
+	[ "$rc" -eq 0 ] || echo "fuse_umount: the daemon exited with status $rc" >&2
+	return "$rc"
+}
+
+# Deterministic: the same tarball, so the host's reference build and the
+# guest's build start from identical bytes.
+guest_make_project() {
+	tar -C "$(dirname "${BASH_SOURCE[0]}")" --sort=name --owner=0 --group=0 \
+		--numeric-owner --mtime=2026-11-27T00:00:00Z -czf "$1/project.tar.gz" project
 }
 
 daemon_fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }

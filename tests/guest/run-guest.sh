@@ -16,6 +16,9 @@
 #   --hugepages       guest RAM from hugetlbfs (skip with 77 if none can be had)
 #   --timeout S       host watchdog: SIGKILL QEMU after S seconds (default 180)
 #   --tag TAG         virtio-fs tag (default share)
+#   --extra-fs SOCK:TAG  one more vhost-user-fs device (its back-end already
+#                     listening on SOCK); the guest script mounts TAG itself.
+#                     May be given more than once.
 #   --images DIR      where guest-image.sh put its output (default var/guest)
 #   --log FILE        keep the console log there
 #   --pidfile FILE    write QEMU's pid there once it runs (for tests that
@@ -35,6 +38,7 @@ exec 3>&2 # messages; see run_qemu
 sock='' share='' script='' kernel=6.1 queues=1 smp=1 mem=512 hugepages=0
 timeout=180 tag=share images=${VHOSTFS_GUEST_IMAGES:-$top/var/guest}
 keep_log='' append='' verbose=0 pidfile=''
+extra_fs=()
 
 say() { echo "run-guest: $*" >&3; }
 usage() { sed -n '2,/^set /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -53,6 +57,7 @@ parse_args() {
 		--hugepages) hugepages=1 ;;
 		--timeout) timeout=${2-}; shift ;;
 		--tag) tag=${2-}; shift ;;
+		--extra-fs) extra_fs+=("${2-}"); shift ;;
 		--images) images=${2-}; shift ;;
 		--log) keep_log=${2-}; shift ;;
 		--pidfile) pidfile=${2-}; shift ;;
@@ -80,6 +85,12 @@ check_prerequisites() {
 		skip "no guest image in $images (run scripts/guest-image.sh)"
 	fi
 	[ -S "$sock" ] || { say "no back-end listening on $sock"; exit 126; }
+	for x in "${extra_fs[@]}"; do
+		case "$x" in
+		?*:?*) [ -S "${x%:*}" ] || { say "no back-end listening on ${x%:*}"; exit 126; } ;;
+		*) say "--extra-fs SOCK:TAG, not '$x'"; usage ;;
+		esac
+	done
 }
 
 # Hugepages: reserve what the guest needs if the pool is short (root only),
@@ -128,11 +139,18 @@ build_cmdline() {
 	[ "$queues" -gt 1 ] && dev="$dev,num-request-queues=$queues"
 	[ "$verbose" = 1 ] || cmd="$cmd quiet"
 	cmd="$cmd vhostfs.run=/mnt/.guest/run.sh vhostfs.timeout=$(guest_timeout) $append"
+	extra_argv=()
+	for i in "${!extra_fs[@]}"; do
+		# shellcheck disable=SC2054
+		extra_argv+=(-chardev "socket,id=xfs$i,path=${extra_fs[$i]%:*}"
+			-device "vhost-user-fs-pci,chardev=xfs$i,tag=${extra_fs[$i]##*:},queue-size=1024")
+	done
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
 	qemu_argv=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max
 		-machine q35,memory-backend=mem -m "${mem}M" -smp "$smp"
 		-object "$mem_backend"
 		-chardev "socket,id=char0,path=$sock" -device "$dev"
+		"${extra_argv[@]}"
 		-kernel "$vmlinuz" -initrd "$initrd" -append "$cmd"
 		-nodefaults -nographic -serial stdio -no-reboot)
 }

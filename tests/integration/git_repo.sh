@@ -42,6 +42,9 @@ vfs_run 60 "${G[@]}" gc -q
 vfs_run 180 "${G[@]}" fsck --full --strict
 
 # the host side sees a valid repository too
-vfs_run 180 git -C "$VFS_SHARE/repo" fsck --full --strict
 vfs_stop
+vfs_view
+vfs_run 180 git -C "$VFS_VIEW/repo" fsck --full --strict
+[ -z "$(git -C "$VFS_VIEW/repo" status --porcelain)" ] ||
+	vfs_fail "the host side's tree is dirty"
 vfs_log "PASS"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # lib.sh - shared by the integration scripts: run vhostfsd over /dev/fuse.
 #
@@ -14,8 +15,27 @@
 #                                                  on $VFS_SOCK (no mount)
 #   vfs_vu_stop                                    SIGTERM: exit 0, socket gone
 #   vfs_fail MSG / vfs_skip MSG / vfs_log MSG
-# Environment: VHOSTFSD (the daemon binary, set by meson), VFS_HELPER (the C
-# helper, set by meson), VFS_START_TIMEOUT (seconds, default 20).
+#
+# Two back-ends run the same scripts (VFS_BACKEND, meson registers each
+# script once per back-end it applies to):
+#   passthrough  (default) vhostfsd --shared-dir share/
+#   image        vhostfsd --image fs.img: a sparse image made by `vhostfs
+#                mkfs` at the first vfs_start; whenever the daemon has
+#                exited (vfs_stop, vfs_stop_signal), `vhostfs fsck` of the
+#                image must exit 0
+# What a script checks "on the host side" it reads from $VFS_VIEW after
+#   vfs_view       (daemon stopped) passthrough: share/ itself; image: the
+#                  image exported to a fresh directory (`vhostfs export`)
+#   vfs_view_live  (daemon running) passthrough: share/; image: stop the
+#                  daemon (fsck), export, start it again with the same
+#                  options (so what follows also reads from a fresh mount)
+#   vfs_seed DIR   put DIR's contents into the file system before the
+#                  first vfs_start (share/, or through a first mount)
+#   vfs_passthrough_only WHY   true for passthrough; for image, logs that
+#                  the part is skipped and why, and returns 1
+# Environment: VHOSTFSD (the daemon binary, set by meson), VHOSTFS (the
+# tool), VFS_HELPER (the C helper, set by meson), VFS_START_TIMEOUT
+# (seconds, default 20), VFS_BACKEND, VFS_IMAGE_SIZE (default 2G).
 
 VFS_NAME=$(basename "$0" .sh)
 
@@ -36,6 +56,10 @@ vfs_require_root() {
 	[ -c /dev/fuse ] || vfs_skip "no /dev/fuse"
 	[ -n "${VHOSTFSD:-}" ] && [ -x "$VHOSTFSD" ] ||
 		vfs_skip "VHOSTFSD does not name the vhostfsd binary"
+	if [ "$VFS_BACKEND" = image ]; then
+		[ -n "${VHOSTFS:-}" ] && [ -x "$VHOSTFS" ] ||
+			vfs_skip "VHOSTFS does not name the vhostfs tool"
+	fi
 }
 
 vfs_require_tools() {
@@ -51,6 +75,17 @@ VFS_MNT=$VFS_TMP/mnt
 VFS_LOG=$VFS_TMP/vhostfsd.log
 VFS_SOCK=$VFS_TMP/vhost.sock
 VFS_PID=
+VFS_BACKEND=${VFS_BACKEND:-passthrough}
+VFS_IMAGE=$VFS_TMP/fs.img
+VFS_VIEW=$VFS_SHARE
+VFS_ARGS=()     # the options of the last vfs_start, for vfs_view_live
+VFS_NFSCK=0
+VFS_NVIEW=0
+case "$VFS_BACKEND" in
+passthrough | image) ;;
+*) echo "[$VFS_NAME] VFS_BACKEND=$VFS_BACKEND: passthrough or image" >&2; exit 1 ;;
+esac
+[ "$VFS_BACKEND" = image ] && VFS_NAME=${VFS_NAME}_image
 mkdir -p "$VFS_SHARE" "$VFS_MNT"
 
 vfs_is_mounted() {
@@ -85,7 +120,92 @@ vfs_serving_count() {
 }
 
 vfs_start() {
-	vfs_start_args --shared-dir "$VFS_SHARE" --fuse-mount "$VFS_MNT" "$@"
+	VFS_ARGS=("$@")
+	if [ "$VFS_BACKEND" = image ]; then
+		vfs_image_make
+		vfs_start_args --image "$VFS_IMAGE" --fuse-mount "$VFS_MNT" "$@"
+	else
+		vfs_start_args --shared-dir "$VFS_SHARE" --fuse-mount "$VFS_MNT" "$@"
+	fi
+}
+
+# What vhostfsd's start-up line names as served: "serving $(vfs_source) at".
+vfs_source() {
+	if [ "$VFS_BACKEND" = image ]; then
+		echo "$VFS_IMAGE (file system 'main')"
+	else
+		echo "$VFS_SHARE"
+	fi
+}
+
+# --- the image back-end ------------------------------------------------------
+
+# A sparse image with a ready file system "main", made once per test.
+vfs_image_make() {
+	[ -e "$VFS_IMAGE" ] && return 0
+	"$VHOSTFS" mkfs "$VFS_IMAGE" --size "${VFS_IMAGE_SIZE:-2G}" \
+		>"$VFS_TMP/mkfs.log" 2>&1 || {
+		cat "$VFS_TMP/mkfs.log" >&2
+		rm -f "$VFS_IMAGE"
+		vfs_fail "vhostfs mkfs $VFS_IMAGE --size ${VFS_IMAGE_SIZE:-2G} failed"
+	}
+}
+
+# The daemon has exited: the image must check clean.
+vfs_fsck() {
+	local log
+	VFS_NFSCK=$((VFS_NFSCK + 1))
+	log=$VFS_TMP/fsck.$VFS_NFSCK.log
+	local rc=0
+	timeout -k 5 300 "$VHOSTFS" fsck "$VFS_IMAGE" >"$log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		cat "$log" >&2
+		vfs_fail "vhostfs fsck $VFS_IMAGE: status $rc (after $1)"
+	fi
+}
+
+# Export the stopped image into a fresh directory: VFS_VIEW.
+vfs_export() {
+	VFS_NVIEW=$((VFS_NVIEW + 1))
+	VFS_VIEW=$VFS_TMP/view.$VFS_NVIEW
+	timeout -k 5 600 "$VHOSTFS" export "$VFS_IMAGE" "$VFS_VIEW" \
+		>"$VFS_TMP/export.$VFS_NVIEW.log" 2>&1 || {
+		cat "$VFS_TMP/export.$VFS_NVIEW.log" >&2
+		vfs_fail "vhostfs export $VFS_IMAGE $VFS_VIEW failed"
+	}
+}
+
+vfs_view() {
+	[ -z "$VFS_PID" ] || vfs_fail "vfs_view: the daemon is still running"
+	if [ "$VFS_BACKEND" = image ]; then
+		vfs_export
+	else
+		VFS_VIEW=$VFS_SHARE
+	fi
+}
+
+vfs_view_live() {
+	[ "$VFS_BACKEND" = image ] || { VFS_VIEW=$VFS_SHARE; return 0; }
+	local args=("${VFS_ARGS[@]}")
+	vfs_stop
+	vfs_export
+	vfs_start "${args[@]}"
+}
+
+vfs_seed() {
+	if [ "$VFS_BACKEND" = image ]; then
+		vfs_start
+		cp -a "$1/." "$VFS_MNT/" || vfs_fail "cannot seed the image"
+		vfs_stop
+	else
+		cp -a "$1/." "$VFS_SHARE/"
+	fi
+}
+
+vfs_passthrough_only() {
+	[ "$VFS_BACKEND" = passthrough ] && return 0
+	vfs_log "not with an image: $*"
+	return 1
 }
 
 # The same with the whole command line given (it must mount $VFS_MNT).
@@ -121,6 +241,7 @@ vfs_wait_exit() {
 	[ "$rc" -eq 0 ] || vfs_fail "vhostfsd exited with status $rc"
 	vfs_is_mounted && vfs_fail "$VFS_MNT is still mounted"
 	vfs_check_log
+	[ "$VFS_BACKEND" = passthrough ] || vfs_fsck "the daemon exited"
 }
 
 vfs_check_log() {

@@ -10,8 +10,9 @@ vfs_require_root
 vfs_start
 echo data >"$VFS_MNT/f"
 vfs_stop_signal TERM
-[ "$(cat "$VFS_SHARE/f")" = data ] || vfs_fail "data lost after SIGTERM"
-grep -q "serving $VFS_SHARE at $VFS_MNT" "$VFS_LOG" ||
+vfs_view
+[ "$(cat "$VFS_VIEW/f")" = data ] || vfs_fail "data lost after SIGTERM"
+grep -q -F "serving $(vfs_source) at $VFS_MNT" "$VFS_LOG" ||
 	vfs_fail "no start-up line in the log"
 
 vfs_start

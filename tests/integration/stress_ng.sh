@@ -25,7 +25,8 @@ for s in dir dentry rename link symlink xattr fallocate seek flock lockf; do
 	grep -E "metrc:.* $s " "$out" | head -n 2 || true
 done
 # stress-ng removes its files; nothing may be left behind in the share
-leftover=$(find "$VFS_SHARE" -mindepth 1 | head -n 5)
-[ -z "$leftover" ] || vfs_fail "stress-ng left files: $leftover"
 vfs_stop
+vfs_view
+leftover=$(find "$VFS_VIEW" -mindepth 1 | head -n 5)
+[ -z "$leftover" ] || vfs_fail "stress-ng left files: $leftover"
 vfs_log "PASS"
