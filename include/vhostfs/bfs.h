@@ -68,9 +68,11 @@ void bfs_mount(struct blob_store *bs, uint64_t vol_id,
 
 /*
  * Commit, checkpoint, mark the volume clean and free the fs.  No fs_ops
- * call may be in flight; inodes and files still referenced are dropped
- * (their orphans are kept for the next mount).  The fs is freed whatever
- * the result.
+ * call may be in flight; inodes still referenced and inodes of files still
+ * open are dropped (their orphans are kept for the next mount), but a
+ * struct fs_file still open stays the caller's: release it first (the
+ * FUSE engine does, at session destroy) or free() it after.  The fs is
+ * freed whatever the result.
  */
 void bfs_unmount(struct fs *fs, blob_cb cb, void *arg);
 
