@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "fs/bfs/bfs_internal.h"
+#include "fuzz_common.h"
 #include "vhostfs/bdev.h"
 #include "vhostfs/bfs.h"
 #include "vhostfs/blob.h"
@@ -57,92 +58,38 @@ static struct bdev *fz_dev;       /* reused: no page faults per input */
 
 /* --- driving the reactor -------------------------------------------------- */
 
-struct wait {
-	int done;
-	int err;
-};
+#define RUN(call) FZ_RUN(fz_r, call)
 
-static void wait_cb(void *arg, int err)
-{
-	struct wait *w = arg;
-
-	w->done = 1;
-	w->err = err;
-}
-
-static int wait_run(struct wait *w)
-{
-	/* every call completes: a hang is a bug the fuzzer reports */
-	while (!w->done)
-		reactor_run_once(fz_r, 100);
-	return w->err;
-}
-
-#define RUN(call)                         \
-	({                                \
-		struct wait w_ = { 0 };   \
-		struct wait *w = &w_;     \
-		call;                     \
-		wait_run(w);              \
-	})
-
-static struct fs_call *mkcall(struct fs_call *c, struct wait *w)
+static struct fs_call *mkcall(struct fs_call *c, struct fz_wait *w)
 {
 	memset(c, 0, sizeof(*c));
 	c->reactor = fz_r;
-	c->cb = wait_cb;
+	c->cb = fz_wait_cb;
 	c->cb_arg = w;
 	return c;
 }
 
 /* An fs_ops call @expr using `c`, run to completion: its error. */
-#define CALL(expr)                                      \
-	({                                              \
-		struct wait cw_ = { 0 };                \
-		struct fs_call call_;                   \
+#define CALL(expr)                                        \
+	({                                                \
+		struct fz_wait cw_ = { 0 };               \
+		struct fs_call call_;                     \
 		struct fs_call *c = mkcall(&call_, &cw_); \
-		expr;                                   \
-		wait_run(&cw_);                         \
+		expr;                                     \
+		fz_wait_run(fz_r, &cw_);                  \
 	})
 
 /* --- raw device access ---------------------------------------------------- */
 
-struct raw {
-	struct bdev_io io;
-	struct wait w;
-};
-
-static void raw_cb(void *arg, int err)
-{
-	wait_cb(&((struct raw *)arg)->w, err);
-}
-
 static void raw_rw(struct bdev *dev, void *buf, bool write)
 {
-	struct iovec v = { .iov_base = buf, .iov_len = DEV_BYTES };
-	struct bdev_channel *ch;
-	struct raw r = { 0 };
-
-	if (bdev_channel_create(dev, fz_r, &ch))
+	if (fz_raw_rw(fz_r, dev, buf, DEV_BYTES, write))
 		abort();
-	if (write)
-		bdev_writev(ch, &r.io, &v, 1, 0, 0, raw_cb, &r);
-	else
-		bdev_readv(ch, &r.io, &v, 1, 0, raw_cb, &r);
-	if (wait_run(&r.w))
-		abort();
-	bdev_channel_destroy(ch);
 }
 
 static struct bdev *ram_new(void)
 {
-	struct bdev_ram_config rc = { .block_size = DEV_BLOCK,
-				      .block_count = DEV_BYTES / DEV_BLOCK };
-	struct bdev *dev;
-
-	if (bdev_ram_create(&rc, &dev))
-		abort();
-	return dev;
+	return fz_ram_new(DEV_BLOCK, DEV_BYTES);
 }
 
 /* The whole volume in or out of @buf (only blocks differing from @orig). */
@@ -153,7 +100,7 @@ static int vol_rw(struct blob_store *bs, unsigned char *buf,
 	struct blob *b;
 	int rc;
 
-	if (RUN(blob_open(bs, fz_vol, &b, wait_cb, w)))
+	if (RUN(blob_open(bs, fz_vol, &b, fz_wait_cb, w)))
 		return -EIO;
 	rc = blob_channel_create(bs, fz_r, &ch);
 	for (uint32_t i = 0; rc == 0 && i < VOL_BLOCKS; i++) {
@@ -163,16 +110,17 @@ static int vol_rw(struct blob_store *bs, unsigned char *buf,
 		struct blob_io io;
 
 		if (!write) {
-			rc = RUN(blob_readv(ch, b, &io, &v, 1, 0, wait_cb, w));
+			rc = RUN(blob_readv(ch, b, &io, &v, 1, 0, fz_wait_cb,
+					       w));
 			break;
 		}
 		if (!memcmp(buf + off, orig + off, BFS_BLOCK))
 			continue;
-		rc = RUN(blob_writev(ch, b, &io, &v, 1, off, wait_cb, w));
+		rc = RUN(blob_writev(ch, b, &io, &v, 1, off, fz_wait_cb, w));
 	}
 	if (ch)
 		blob_channel_destroy(ch);
-	RUN(blob_close(b, wait_cb, w));
+	RUN(blob_close(b, fz_wait_cb, w));
 	return rc;
 }
 
@@ -251,9 +199,9 @@ static void base_build(void)
 	struct blob_store *bs;
 	struct fs *fs;
 
-	if (RUN(blob_store_init(dev, fz_r, &o, &bs, wait_cb, w)) ||
-	    RUN(bfs_mkfs(bs, &mo, &fz_vol, wait_cb, w)) ||
-	    RUN(bfs_mount(bs, fz_vol, NULL, &fs, wait_cb, w)))
+	if (RUN(blob_store_init(dev, fz_r, &o, &bs, fz_wait_cb, w)) ||
+	    RUN(bfs_mkfs(bs, &mo, &fz_vol, fz_wait_cb, w)) ||
+	    RUN(bfs_mount(bs, fz_vol, NULL, &fs, fz_wait_cb, w)))
 		abort();
 	orphan = populate(fs);
 	for (int i = 0; i < 2; i++) {
@@ -263,8 +211,8 @@ static void base_build(void)
 	}
 	/* taken after the fsync's commit: dirty, a journal to replay */
 	raw_rw(dev, fz_img[1], false);
-	if (RUN(bfs_unmount(fs, wait_cb, w)) ||
-	    RUN(blob_store_unload(bs, wait_cb, w)))
+	if (RUN(bfs_unmount(fs, fz_wait_cb, w)) ||
+	    RUN(blob_store_unload(bs, fz_wait_cb, w)))
 		abort();
 	/* the unmount dropped the orphan's inode; its open-file handle (a
 	 * plain allocation, no longer tied to any fs) is its owner's */
@@ -283,9 +231,10 @@ static void base_volumes(void)
 		if (!fz_vimg[i])
 			abort();
 		raw_rw(fz_dev, fz_img[i], true);
-		if (RUN(blob_store_load(fz_dev, fz_r, NULL, &bs, wait_cb, w)) ||
+		if (RUN(blob_store_load(fz_dev, fz_r, NULL, &bs, fz_wait_cb,
+					    w)) ||
 		    vol_rw(bs, fz_vimg[i], NULL, false) ||
-		    RUN(blob_store_unload(bs, wait_cb, w)))
+		    RUN(blob_store_unload(bs, fz_wait_cb, w)))
 			abort();
 	}
 }
@@ -516,10 +465,10 @@ static void exercise(struct fs *fs, bool rw)
 
 	walk(fs, root, 0, rw, &budget);
 	CALL(fs->ops->statfs(fs, c, root, &sv));
-	RUN(bfs_check(fs, &rep, NULL, wait_cb, w));
+	RUN(bfs_check(fs, &rep, NULL, fz_wait_cb, w));
 	if (rw) {
 		change(fs, root);
-		RUN(bfs_check(fs, &rep, NULL, wait_cb, w));
+		RUN(bfs_check(fs, &rep, NULL, fz_wait_cb, w));
 	}
 	fs->ops->forget(fs, root, 1);
 }
@@ -529,10 +478,10 @@ static void mount_run(struct blob_store *bs, bool rw)
 	struct bfs_mount_opts mo = { .read_only = !rw, .cache_blocks = 64 };
 	struct fs *fs;
 
-	if (RUN(bfs_mount(bs, fz_vol, &mo, &fs, wait_cb, w)))
+	if (RUN(bfs_mount(bs, fz_vol, &mo, &fs, fz_wait_cb, w)))
 		return;
 	exercise(fs, rw);
-	RUN(bfs_unmount(fs, wait_cb, w));
+	RUN(bfs_unmount(fs, fz_wait_cb, w));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -552,12 +501,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(fz_vbuf, fz_vimg[base], VOL_BYTES);
 	patch(fz_vbuf, data + 1, size - 1);
 	fix_checksums(fz_vbuf, data[0]);
-	if (RUN(blob_store_load(fz_dev, fz_r, NULL, &bs, wait_cb, w)) ||
+	if (RUN(blob_store_load(fz_dev, fz_r, NULL, &bs, fz_wait_cb, w)) ||
 	    vol_rw(bs, fz_vbuf, fz_vimg[base], true))
 		abort(); /* the blob layer is not what is fuzzed here */
 	mount_run(bs, false);
 	mount_run(bs, true);
-	if (RUN(blob_store_unload(bs, wait_cb, w)))
+	if (RUN(blob_store_unload(bs, fz_wait_cb, w)))
 		abort();
 	return 0;
 }

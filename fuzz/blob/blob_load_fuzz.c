@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "blob/blob_format.h"
+#include "fuzz_common.h"
 #include "vhostfs/bdev.h"
 #include "vhostfs/blob.h"
 #include "vhostfs/log.h"
@@ -42,75 +43,16 @@ static unsigned char *fz_base;  /* the valid image */
 static struct blob_super fz_super;
 static FILE *fz_null;
 
-/* --- driving the reactor -------------------------------------------------- */
-
-struct wait {
-	int done;
-	int err;
-};
-
-static void wait_cb(void *arg, int err)
-{
-	struct wait *w = arg;
-
-	w->done = 1;
-	w->err = err;
-}
-
-static int wait_run(struct wait *w)
-{
-	/* every call completes: a hang is a bug the fuzzer reports */
-	while (!w->done)
-		reactor_run_once(fz_r, 100);
-	return w->err;
-}
-
-#define RUN(call)                         \
-	({                                \
-		struct wait w_ = { 0 };   \
-		struct wait *w = &w_;     \
-		call;                     \
-		wait_run(w);              \
-	})
-
-/* --- raw device access ---------------------------------------------------- */
-
-struct raw {
-	struct bdev_io io;
-	struct wait w;
-};
-
-static void raw_cb(void *arg, int err)
-{
-	wait_cb(&((struct raw *)arg)->w, err);
-}
+#define RUN(call) FZ_RUN(fz_r, call)
 
 static int raw_rw(struct bdev *dev, void *buf, size_t len, bool write)
 {
-	struct iovec v = { .iov_base = buf, .iov_len = len };
-	struct bdev_channel *ch;
-	struct raw r = { 0 };
-
-	if (bdev_channel_create(dev, fz_r, &ch))
-		abort();
-	if (write)
-		bdev_writev(ch, &r.io, &v, 1, 0, 0, raw_cb, &r);
-	else
-		bdev_readv(ch, &r.io, &v, 1, 0, raw_cb, &r);
-	wait_run(&r.w);
-	bdev_channel_destroy(ch);
-	return r.w.err;
+	return fz_raw_rw(fz_r, dev, buf, len, write);
 }
 
 static struct bdev *ram_new(void)
 {
-	struct bdev_ram_config rc = { .block_size = BLOCK,
-				      .block_count = DEV_BYTES / BLOCK };
-	struct bdev *dev;
-
-	if (bdev_ram_create(&rc, &dev))
-		abort();
-	return dev;
+	return fz_ram_new(BLOCK, DEV_BYTES);
 }
 
 /* --- the base image ------------------------------------------------------- */
@@ -128,18 +70,18 @@ static void base_blobs(struct blob_store *bs)
 
 	memset(buf, 0x5A, 8192);
 	if (blob_channel_create(bs, fz_r, &ch) ||
-	    RUN(blob_create(bs, &thick, &a, wait_cb, w)) ||
-	    RUN(blob_create(bs, &thin, &b, wait_cb, w)) ||
-	    RUN(blob_open(bs, b, &h, wait_cb, w)) ||
-	    RUN(blob_writev(ch, h, &io, &v, 1, 4096 * 5, wait_cb, w)) ||
-	    RUN(blob_xattr_set(h, 0, "name", "value", 5, wait_cb, w)) ||
+	    RUN(blob_create(bs, &thick, &a, fz_wait_cb, w)) ||
+	    RUN(blob_create(bs, &thin, &b, fz_wait_cb, w)) ||
+	    RUN(blob_open(bs, b, &h, fz_wait_cb, w)) ||
+	    RUN(blob_writev(ch, h, &io, &v, 1, 4096 * 5, fz_wait_cb, w)) ||
+	    RUN(blob_xattr_set(h, 0, "name", "value", 5, fz_wait_cb, w)) ||
 	    RUN(blob_xattr_set(h, BLOB_XATTR_INTERNAL, "i", buf, 300,
-			       wait_cb, w)) ||
-	    RUN(blob_snapshot(h, &snap, wait_cb, w)) ||
-	    RUN(blob_writev(ch, h, &io, &v, 1, 0, wait_cb, w)) ||
-	    RUN(blob_close(h, wait_cb, w)) ||
-	    RUN(blob_clone(bs, snap, &clone, wait_cb, w)) ||
-	    RUN(blob_delete(bs, a, wait_cb, w)) ||
+			       fz_wait_cb, w)) ||
+	    RUN(blob_snapshot(h, &snap, fz_wait_cb, w)) ||
+	    RUN(blob_writev(ch, h, &io, &v, 1, 0, fz_wait_cb, w)) ||
+	    RUN(blob_close(h, fz_wait_cb, w)) ||
+	    RUN(blob_clone(bs, snap, &clone, fz_wait_cb, w)) ||
+	    RUN(blob_delete(bs, a, fz_wait_cb, w)) ||
 	    blob_channel_destroy(ch))
 		abort();
 	free(buf);
@@ -153,14 +95,14 @@ static void base_build(void)
 	struct bdev *dev = ram_new();
 	struct blob_store *bs;
 
-	if (RUN(blob_store_init(dev, fz_r, &o, &bs, wait_cb, w)))
+	if (RUN(blob_store_init(dev, fz_r, &o, &bs, fz_wait_cb, w)))
 		abort();
 	base_blobs(bs);
 	fz_base = aligned_alloc(4096, DEV_BYTES);
 	if (!fz_base || raw_rw(dev, fz_base, DEV_BYTES, false))
 		abort();
 	/* the copy is taken while the store is loaded: it is dirty */
-	if (RUN(blob_store_unload(bs, wait_cb, w)))
+	if (RUN(blob_store_unload(bs, fz_wait_cb, w)))
 		abort();
 	bdev_destroy(dev);
 	for (uint32_t slot = 0; slot < 2; slot++) {
@@ -257,21 +199,21 @@ static void read_all(struct blob_store *bs)
 
 	if (blob_channel_create(bs, fz_r, &ch))
 		abort();
-	RUN(blob_list(bs, BLOB_ID_NONE, ids, 16, &n, wait_cb, w));
+	RUN(blob_list(bs, BLOB_ID_NONE, ids, 16, &n, fz_wait_cb, w));
 	for (size_t i = 0; i < n; i++) {
 		struct blob_io io;
 		struct blob *b;
 		char names[256];
 		size_t len;
 
-		if (RUN(blob_open(bs, ids[i], &b, wait_cb, w)))
+		if (RUN(blob_open(bs, ids[i], &b, fz_wait_cb, w)))
 			continue;
 		for (uint64_t c = 0; c < blob_get_clusters(b) && c < 16; c++)
-			RUN(blob_readv(ch, b, &io, &v, 1, c * 4096, wait_cb,
+			RUN(blob_readv(ch, b, &io, &v, 1, c * 4096, fz_wait_cb,
 				       w));
-		RUN(blob_xattr_list(b, 0, names, sizeof(names), &len, wait_cb,
-				    w));
-		RUN(blob_close(b, wait_cb, w));
+		RUN(blob_xattr_list(b, 0, names, sizeof(names), &len,
+				    fz_wait_cb, w));
+		RUN(blob_close(b, fz_wait_cb, w));
 	}
 	blob_channel_destroy(ch);
 	free(buf);
@@ -281,12 +223,12 @@ static void exercise(struct blob_store *bs)
 {
 	struct blob_check_report rep;
 
-	RUN(blob_store_check(bs, 0, &rep, NULL, wait_cb, w));
+	RUN(blob_store_check(bs, 0, &rep, NULL, fz_wait_cb, w));
 	read_all(bs);
-	RUN(blob_store_dump(bs, fz_null, wait_cb, w));
-	if (RUN(blob_store_check(bs, BLOB_CHECK_REPAIR, &rep, NULL, wait_cb,
+	RUN(blob_store_dump(bs, fz_null, fz_wait_cb, w));
+	if (RUN(blob_store_check(bs, BLOB_CHECK_REPAIR, &rep, NULL, fz_wait_cb,
 				 w)) == 0 &&
-	    RUN(blob_store_check(bs, 0, &rep, NULL, wait_cb, w)) == 0 &&
+	    RUN(blob_store_check(bs, 0, &rep, NULL, fz_wait_cb, w)) == 0 &&
 	    rep.errors != 0)
 		abort(); /* repair must leave a clean store */
 }
@@ -314,9 +256,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (raw_rw(dev, img, DEV_BYTES, true))
 		abort();
 	free(img);
-	if (RUN(blob_store_load(dev, fz_r, NULL, &bs, wait_cb, w)) == 0) {
+	if (RUN(blob_store_load(dev, fz_r, NULL, &bs, fz_wait_cb, w)) == 0) {
 		exercise(bs);
-		if (RUN(blob_store_unload(bs, wait_cb, w)) == -EBUSY)
+		if (RUN(blob_store_unload(bs, fz_wait_cb, w)) == -EBUSY)
 			abort();
 	}
 	if (bdev_destroy(dev))

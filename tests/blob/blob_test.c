@@ -379,3 +379,70 @@ int64_t bst_pattern_version(const void *buf, uint32_t unit, uint64_t id,
 	free(want);
 	return ret;
 }
+
+/* --- a store on a ram device ---------------------------------------------- */
+
+void bst_env_open(struct bst_env *e, const struct bst_geo *g)
+{
+	struct blob_store_opts o = bst_opts(g);
+
+	e->g = g;
+	e->dev = bst_ram(g, false);
+	assert_int_equal(bst_init(e->dev, &o, &e->bs), 0);
+	e->ch = bst_channel(e->bs);
+}
+
+void bst_env_unload(struct bst_env *e)
+{
+	assert_int_equal(blob_channel_destroy(e->ch), 0);
+	assert_int_equal(bst_unload(e->bs), 0);
+	e->bs = NULL;
+}
+
+void bst_env_reload(struct bst_env *e)
+{
+	bst_env_unload(e);
+	assert_int_equal(bst_load(e->dev, false, &e->bs), 0);
+	e->ch = bst_channel(e->bs);
+}
+
+void bst_env_close(struct bst_env *e)
+{
+	struct blob_check_report rep;
+
+	assert_int_equal(bst_check(e->bs, 0, &rep), 0);
+	assert_int_equal(rep.errors, 0);
+	bst_env_unload(e);
+	assert_int_equal(bdev_destroy(e->dev), 0);
+}
+
+uint64_t bst_env_free_clusters(struct bst_env *e)
+{
+	struct blob_store_info info;
+
+	blob_store_info_get(e->bs, &info);
+	return info.free_clusters;
+}
+
+void bst_env_put(struct bst_env *e, struct blob *b, uint64_t id, uint64_t off,
+		 size_t len, uint32_t v)
+{
+	void *buf = bst_alloc(len);
+
+	bst_pattern(buf, len, e->g->block_size, id, off, v);
+	assert_int_equal(bst_write(e->ch, b, off, buf, len), 0);
+	free(buf);
+}
+
+void bst_env_expect(struct bst_env *e, struct blob *b, uint64_t id,
+		    uint64_t off, size_t len, uint32_t v)
+{
+	uint32_t unit = e->g->block_size;
+	unsigned char *buf = bst_alloc(len);
+
+	assert_int_equal(bst_read(e->ch, b, off, buf, len), 0);
+	for (size_t i = 0; i < len; i += unit)
+		assert_int_equal(bst_pattern_version(buf + i, unit, id, off + i),
+				 v);
+	free(buf);
+}

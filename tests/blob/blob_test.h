@@ -93,4 +93,29 @@ void bst_pattern(void *buf, size_t len, uint32_t unit, uint64_t id,
 int64_t bst_pattern_version(const void *buf, uint32_t unit, uint64_t id,
 			    uint64_t off);
 
+/*
+ * A store on a fresh ram device of a geometry, with a channel of the test
+ * thread: the setup most suites share.
+ */
+struct bst_env {
+	const struct bst_geo *g;
+	struct bdev *dev;
+	struct blob_store *bs;
+	struct blob_channel *ch;
+};
+
+void bst_env_open(struct bst_env *e, const struct bst_geo *g);
+/* Destroy the channel and unload the store (e->bs becomes NULL). */
+void bst_env_unload(struct bst_env *e);
+void bst_env_reload(struct bst_env *e);
+/* Check the store clean, unload it, destroy the device. */
+void bst_env_close(struct bst_env *e);
+uint64_t bst_env_free_clusters(struct bst_env *e);
+/* Write version @v of [off, off + len) of @b as the pattern of blob @id. */
+void bst_env_put(struct bst_env *e, struct blob *b, uint64_t id, uint64_t off,
+		 size_t len, uint32_t v);
+/* [off, off + len) of @b holds version @v written as @id (0: zeros). */
+void bst_env_expect(struct bst_env *e, struct blob *b, uint64_t id,
+		    uint64_t off, size_t len, uint32_t v);
+
 #endif

@@ -15,79 +15,18 @@
 
 #include "blob_test.h"
 
-struct env {
-	const struct bst_geo *g;
-	struct bdev *dev;
-	struct blob_store *bs;
-	struct blob_channel *ch;
-};
-
-static void env_open(struct env *e, const struct bst_geo *g)
-{
-	struct blob_store_opts o = bst_opts(g);
-
-	e->g = g;
-	e->dev = bst_ram(g, false);
-	assert_int_equal(bst_init(e->dev, &o, &e->bs), 0);
-	e->ch = bst_channel(e->bs);
-}
-
-static void env_unload(struct env *e)
-{
-	assert_int_equal(blob_channel_destroy(e->ch), 0);
-	assert_int_equal(bst_unload(e->bs), 0);
-	e->bs = NULL;
-}
-
-static void env_reload(struct env *e)
-{
-	env_unload(e);
-	assert_int_equal(bst_load(e->dev, false, &e->bs), 0);
-	e->ch = bst_channel(e->bs);
-}
-
-static void env_close(struct env *e)
-{
-	struct blob_check_report rep;
-
-	assert_int_equal(bst_check(e->bs, 0, &rep), 0);
-	assert_int_equal(rep.errors, 0);
-	env_unload(e);
-	assert_int_equal(bdev_destroy(e->dev), 0);
-}
-
-static uint64_t free_clusters(struct env *e)
-{
-	struct blob_store_info info;
-
-	blob_store_info_get(e->bs, &info);
-	return info.free_clusters;
-}
-
 /* Write version @v of [off, off + len) of blob @b. */
-static void put(struct env *e, struct blob *b, uint64_t off, size_t len,
+static void put(struct bst_env *e, struct blob *b, uint64_t off, size_t len,
 		uint32_t v)
 {
-	void *buf = bst_alloc(len);
-
-	bst_pattern(buf, len, e->g->block_size, blob_get_id(b), off, v);
-	assert_int_equal(bst_write(e->ch, b, off, buf, len), 0);
-	free(buf);
+	bst_env_put(e, b, blob_get_id(b), off, len, v);
 }
 
 /* Check [off, off + len) of @b holds version @v (0: zeros). */
-static void expect(struct env *e, struct blob *b, uint64_t off, size_t len,
+static void expect(struct bst_env *e, struct blob *b, uint64_t off, size_t len,
 		   uint32_t v)
 {
-	uint32_t unit = e->g->block_size;
-	unsigned char *buf = bst_alloc(len);
-
-	assert_int_equal(bst_read(e->ch, b, off, buf, len), 0);
-	for (size_t i = 0; i < len; i += unit)
-		assert_int_equal(bst_pattern_version(buf + i, unit,
-						     blob_get_id(b), off + i),
-				 v);
-	free(buf);
+	bst_env_expect(e, b, blob_get_id(b), off, len, v);
 }
 
 /* --- tests ---------------------------------------------------------------- */
@@ -95,9 +34,9 @@ static void expect(struct env *e, struct blob *b, uint64_t off, size_t len,
 static void check_init_load(const struct bst_geo *g)
 {
 	struct blob_store_info info;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	blob_store_info_get(e.bs, &info);
 	assert_int_equal(info.io_unit, g->block_size);
 	assert_int_equal(info.cluster_size, g->cluster_size);
@@ -105,23 +44,23 @@ static void check_init_load(const struct bst_geo *g)
 	assert_int_equal(info.free_clusters, info.data_clusters);
 	assert_int_equal(info.blobs, 0);
 	assert_false(info.was_clean);
-	env_reload(&e);
+	bst_env_reload(&e);
 	blob_store_info_get(e.bs, &info);
 	assert_true(info.was_clean);
 	assert_int_equal(info.free_clusters, info.data_clusters);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 static void check_thick_data(const struct bst_geo *g)
 {
 	uint64_t cs = g->cluster_size, id, before;
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
-	before = free_clusters(&e);
+	bst_env_open(&e, g);
+	before = bst_env_free_clusters(&e);
 	assert_int_equal(bst_create(e.bs, 3, false, &id), 0);
-	assert_int_equal(free_clusters(&e), before - 3);
+	assert_int_equal(bst_env_free_clusters(&e), before - 3);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	assert_int_equal(blob_get_clusters(b), 3);
 	assert_false(blob_is_thin(b));
@@ -134,56 +73,56 @@ static void check_thick_data(const struct bst_geo *g)
 	expect(&e, b, 2 * cs, cs, 2);
 	expect(&e, b, 0, g->block_size, 0);
 	assert_int_equal(bst_close(b), 0);
-	env_reload(&e);
+	bst_env_reload(&e);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	expect(&e, b, cs - g->block_size, 2 * g->block_size, 1);
 	expect(&e, b, 2 * cs, cs, 2);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 static void check_thin(const struct bst_geo *g)
 {
 	uint64_t cs = g->cluster_size, id, before;
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
-	before = free_clusters(&e);
+	bst_env_open(&e, g);
+	before = bst_env_free_clusters(&e);
 	assert_int_equal(bst_create(e.bs, 8, true, &id), 0);
-	assert_int_equal(free_clusters(&e), before);
+	assert_int_equal(bst_env_free_clusters(&e), before);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	assert_true(blob_is_thin(b));
 	expect(&e, b, 0, 8 * cs, 0);
 	put(&e, b, 5 * cs + g->block_size, g->block_size, 3);
-	assert_int_equal(free_clusters(&e), before - 1);
+	assert_int_equal(bst_env_free_clusters(&e), before - 1);
 	expect(&e, b, 5 * cs, g->block_size, 0);
 	expect(&e, b, 5 * cs + g->block_size, g->block_size, 3);
 	expect(&e, b, 5 * cs + 2 * g->block_size, cs - 2 * g->block_size, 0);
 	/* a write spanning an allocated and an unallocated cluster */
 	put(&e, b, 6 * cs - g->block_size, 2 * g->block_size, 4);
-	assert_int_equal(free_clusters(&e), before - 2);
+	assert_int_equal(bst_env_free_clusters(&e), before - 2);
 	expect(&e, b, 6 * cs - g->block_size, 2 * g->block_size, 4);
 	assert_int_equal(bst_sync(b), 0);
 	assert_int_equal(bst_close(b), 0);
-	env_reload(&e);
-	assert_int_equal(free_clusters(&e), before - 2);
+	bst_env_reload(&e);
+	assert_int_equal(bst_env_free_clusters(&e), before - 2);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	expect(&e, b, 5 * cs + g->block_size, g->block_size, 3);
 	expect(&e, b, 6 * cs - g->block_size, 2 * g->block_size, 4);
 	expect(&e, b, 0, 5 * cs, 0);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 static void check_resize(const struct bst_geo *g)
 {
 	uint64_t cs = g->cluster_size, id, tid, before;
 	struct blob *b, *t;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
-	before = free_clusters(&e);
+	bst_env_open(&e, g);
+	before = bst_env_free_clusters(&e);
 	assert_int_equal(bst_create(e.bs, 1, false, &id), 0);
 	assert_int_equal(bst_create(e.bs, 0, true, &tid), 0);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
@@ -191,7 +130,7 @@ static void check_resize(const struct bst_geo *g)
 	put(&e, b, 0, cs, 1);
 	assert_int_equal(bst_resize(b, 4), 0);
 	assert_int_equal(blob_get_clusters(b), 4);
-	assert_int_equal(free_clusters(&e), before - 4);
+	assert_int_equal(bst_env_free_clusters(&e), before - 4);
 	expect(&e, b, 0, cs, 1);
 	expect(&e, b, cs, 3 * cs, 0);
 	put(&e, b, 3 * cs, cs, 2);
@@ -199,12 +138,12 @@ static void check_resize(const struct bst_geo *g)
 	/* shrink: the cut clusters come back after the commit */
 	assert_int_equal(bst_resize(b, 2), 0);
 	assert_int_equal(blob_get_clusters(b), 2);
-	assert_int_equal(free_clusters(&e), before - 4);
+	assert_int_equal(bst_env_free_clusters(&e), before - 4);
 	assert_int_equal(bst_sync(b), 0);
 	/* grace period: the md thread polls; give it a few rounds */
-	for (int i = 0; i < 100 && free_clusters(&e) != before - 2; i++)
+	for (int i = 0; i < 100 && bst_env_free_clusters(&e) != before - 2; i++)
 		reactor_run_once(bst_reactor(), 1);
-	assert_int_equal(free_clusters(&e), before - 2);
+	assert_int_equal(bst_env_free_clusters(&e), before - 2);
 	/* beyond the end */
 	{
 		void *buf = bst_alloc(cs);
@@ -225,7 +164,7 @@ static void check_resize(const struct bst_geo *g)
 	put(&e, t, 2999 * cs, g->block_size, 6);
 	assert_int_equal(bst_close(b), 0);
 	assert_int_equal(bst_close(t), 0);
-	env_reload(&e);
+	bst_env_reload(&e);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	assert_int_equal(blob_get_clusters(b), 4);
 	expect(&e, b, 0, cs, 1);
@@ -236,17 +175,17 @@ static void check_resize(const struct bst_geo *g)
 	assert_int_equal(bst_resize(t, 0), 0);
 	assert_int_equal(bst_close(t), 0);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 static void check_delete(const struct bst_geo *g)
 {
 	uint64_t cs = g->cluster_size, id, id2, before;
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
-	before = free_clusters(&e);
+	bst_env_open(&e, g);
+	before = bst_env_free_clusters(&e);
 	assert_int_equal(bst_create(e.bs, 2, false, &id), 0);
 	assert_int_equal(bst_create(e.bs, 5, true, &id2), 0);
 	assert_int_equal(bst_open(e.bs, id2, &b), 0);
@@ -257,20 +196,20 @@ static void check_delete(const struct bst_geo *g)
 	assert_int_equal(bst_delete(e.bs, id2), -ENOENT);
 	assert_int_equal(bst_open(e.bs, id2, &b), -ENOENT);
 	assert_int_equal(bst_delete(e.bs, id), 0);
-	for (int i = 0; i < 100 && free_clusters(&e) != before; i++)
+	for (int i = 0; i < 100 && bst_env_free_clusters(&e) != before; i++)
 		reactor_run_once(bst_reactor(), 1);
-	assert_int_equal(free_clusters(&e), before);
+	assert_int_equal(bst_env_free_clusters(&e), before);
 	assert_int_equal(bst_open(e.bs, BLOB_ID_NONE, &b), -ENOENT);
 	assert_int_equal(bst_open(e.bs, id ^ (1ull << 40), &b), -ENOENT);
 	/* a new blob may reuse the root page, never the id */
 	assert_int_equal(bst_create(e.bs, 0, true, &id2), 0);
 	assert_true(id2 != id);
 	assert_int_equal(bst_open(e.bs, id, &b), -ENOENT);
-	env_reload(&e);
+	bst_env_reload(&e);
 	assert_int_equal(bst_open(e.bs, id, &b), -ENOENT);
 	assert_int_equal(bst_open(e.bs, id2, &b), 0);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 static void check_xattrs(const struct bst_geo *g)
@@ -282,12 +221,12 @@ static void check_xattrs(const struct bst_geo *g)
 	unsigned char *v = bst_alloc(65537), *out = bst_alloc(65537);
 	char names[64];
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 	uint64_t id;
 
 	for (size_t i = 0; i < 65537; i++)
 		v[i] = (unsigned char)(i * 7 + 1);
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	assert_int_equal(bst_create(e.bs, 0, true, &id), 0);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	assert_int_equal(bst_xattr_set(b, 0, "a", "user", 4), 0);
@@ -318,7 +257,7 @@ static void check_xattrs(const struct bst_geo *g)
 	assert_int_equal(bst_xattr_remove(b, 0, "b"), 0);
 	assert_int_equal(bst_xattr_remove(b, 0, "b"), -ENODATA);
 	assert_int_equal(bst_close(b), 0);
-	env_reload(&e);
+	bst_env_reload(&e);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	assert_int_equal(bst_xattr_get(b, 0, "a", out, 16, &len), 0);
 	assert_int_equal(len, 5);
@@ -333,12 +272,12 @@ static void check_xattrs(const struct bst_geo *g)
 	/* the chain shrinks back to one page */
 	assert_int_equal(bst_xattr_remove(b, 0, big_name), 0);
 	assert_int_equal(bst_close(b), 0);
-	env_reload(&e);
+	bst_env_reload(&e);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	assert_int_equal(bst_xattr_list(b, 0, names, sizeof(names), &len), 0);
 	assert_int_equal(len, 2);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 	free(v);
 	free(out);
 }
@@ -348,14 +287,14 @@ static void check_many(const struct bst_geo *g)
 	uint32_t n = g->md_pages ? g->md_pages / 2 : 30;
 	uint64_t *ids = calloc(n, sizeof(*ids)), got[16], after = 0;
 	size_t count, total = 0;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	for (uint32_t i = 0; i < n; i++)
 		assert_int_equal(bst_create(e.bs, 0, true, &ids[i]), 0);
 	for (uint32_t i = 0; i < n; i += 2)
 		assert_int_equal(bst_delete(e.bs, ids[i]), 0);
-	env_reload(&e);
+	bst_env_reload(&e);
 	do {
 		assert_int_equal(bst_list(e.bs, after, got, 16, &count), 0);
 		for (size_t i = 0; i < count; i++) {
@@ -369,7 +308,7 @@ static void check_many(const struct bst_geo *g)
 		after = count ? got[count - 1] : 0;
 	} while (count);
 	assert_int_equal(total, n / 2);
-	env_close(&e);
+	bst_env_close(&e);
 	free(ids);
 }
 
@@ -379,10 +318,10 @@ static void check_errors(const struct bst_geo *g)
 	void *buf = bst_alloc(2 * (size_t)g->cluster_size);
 	struct blob_store *ro;
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 	uint64_t id;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	assert_int_equal(bst_create(e.bs, 2, false, &id), 0);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	if (bs > 512)
@@ -398,7 +337,7 @@ static void check_errors(const struct bst_geo *g)
 			 -ENOSPC);
 	assert_int_equal(blob_get_clusters(b), 2);
 	assert_int_equal(bst_close(b), 0);
-	env_unload(&e);
+	bst_env_unload(&e);
 	/* read-only load: reads work, changes are -EROFS */
 	assert_int_equal(bst_load(e.dev, true, &ro), 0);
 	e.bs = ro;
@@ -417,7 +356,7 @@ static void check_errors(const struct bst_geo *g)
 	assert_int_equal(bst_unload(ro), -EBUSY);
 	assert_int_equal(bst_close(b), 0);
 	assert_int_equal(bst_unload(ro), -EBUSY);
-	env_close(&e);
+	bst_env_close(&e);
 	free(buf);
 }
 
@@ -428,9 +367,9 @@ static void check_journal_wrap(const struct bst_geo *g)
 	uint32_t last[64] = { 0 };
 	uint64_t cs = g->cluster_size, id;
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	assert_int_equal(bst_create(e.bs, 64, true, &id), 0);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	for (uint32_t i = 0; i < rounds; i++) {
@@ -445,12 +384,12 @@ static void check_journal_wrap(const struct bst_geo *g)
 		assert_int_equal(bst_sync(b), 0);
 	}
 	assert_int_equal(bst_close(b), 0);
-	env_reload(&e);
+	bst_env_reload(&e);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	for (uint32_t k = 0; k < 64; k++)
 		expect(&e, b, k * cs, g->block_size, last[k]);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 /* A store not unloaded: loading replays the journal. */
@@ -520,10 +459,10 @@ static void check_tools(const struct bst_geo *g)
 	size_t len = 0;
 	uint64_t a, t, snap;
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 	FILE *f;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	assert_int_equal(bst_create(e.bs, 3, false, &a), 0);
 	assert_int_equal(bst_create(e.bs, 5, true, &t), 0);
 	assert_int_equal(bst_open(e.bs, t, &b), 0);
@@ -553,7 +492,7 @@ static void check_tools(const struct bst_geo *g)
 	assert_non_null(strstr(text,
 			       "xattr internal \"bin\" (2 bytes) = 0102"));
 	free(text);
-	env_unload(&e);
+	bst_env_unload(&e);
 	assert_int_equal(bst_load(e.dev, true, &ro), 0);
 	assert_int_equal(bst_check(ro, BLOB_CHECK_REPAIR, &rep), -EROFS);
 	assert_int_equal(bst_check(ro, 0, &rep), 0);
@@ -561,7 +500,7 @@ static void check_tools(const struct bst_geo *g)
 	assert_int_equal(bst_unload(ro), 0);
 	assert_int_equal(bst_load(e.dev, false, &e.bs), 0);
 	e.ch = bst_channel(e.bs);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 /*
@@ -577,7 +516,7 @@ static void test_big_commit(void **s)
 	struct bdev_loss_policy keep = { .mode = BDEV_LOSS_KEEP_ALL };
 	struct blob_store_opts o = bst_opts(&g);
 	uint32_t extents = 1030;
-	struct env e = { .g = &g };
+	struct bst_env e = { .g = &g };
 	struct bdev *img;
 	struct blob *b;
 	uint64_t id;
@@ -595,7 +534,7 @@ static void test_big_commit(void **s)
 	/* the image as a crash would leave it: the journal holds it all */
 	assert_int_equal(bdev_ram_crash_image(e.dev, &keep, &img), 0);
 	assert_int_equal(bst_close(b), 0);
-	env_unload(&e);
+	bst_env_unload(&e);
 	assert_int_equal(bdev_destroy(e.dev), 0);
 	e.dev = img;
 	assert_int_equal(bst_load(e.dev, false, &e.bs), 0);
@@ -606,13 +545,13 @@ static void test_big_commit(void **s)
 		       g.block_size, k + 1);
 	expect(&e, b, g.cluster_size, g.block_size, 0);
 	assert_int_equal(bst_close(b), 0);
-	env_reload(&e);
+	bst_env_reload(&e);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
 	expect(&e, b, (uint64_t)(extents - 1) * 1016 * g.cluster_size,
 	       g.block_size, extents);
 	assert_int_equal(bst_close(b), 0);
 	assert_int_equal(bst_delete(e.bs, id), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 #define FOR_GEOS(fn)                                               \

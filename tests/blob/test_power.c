@@ -107,6 +107,17 @@ static struct blob *must_open(struct pl *p, uint64_t id)
 	return b;
 }
 
+/* Blob @p->a of @n clusters, version 1 written over [0, len). */
+static void must_create_a(struct pl *p, uint64_t n, bool thin, size_t len)
+{
+	struct blob *b;
+
+	p->a = must_create(p, n, thin);
+	b = must_open(p, p->a);
+	must_write(p, b, 0, len, 1);
+	assert_int_equal(bst_close(b), 0);
+}
+
 /* Version of each unit of [off, off + len) of @b, written as @id. */
 static void versions(struct pl *p, struct blob *b, uint64_t id, uint64_t off,
 		     size_t len, int64_t *out)
@@ -195,12 +206,7 @@ static void check_no_foreign(struct pl *p, const uint64_t *family, size_t nf)
 /* create: a thick blob appears whole (zeroed) or not at all */
 static void create_setup(struct pl *p)
 {
-	struct blob *b;
-
-	p->a = must_create(p, 2, false);
-	b = must_open(p, p->a);
-	must_write(p, b, 0, 2 * cs(p), 1);
-	assert_int_equal(bst_close(b), 0);
+	must_create_a(p, 2, false, 2 * cs(p));
 }
 
 static int create_op(struct pl *p)
@@ -239,18 +245,24 @@ static void create_verify(struct pl *p, bool done)
 }
 
 /* resize up (thick): size old or new, data kept, new clusters zero */
-static int resize_up_op(struct pl *p)
+/* Resize @p->a to @n clusters and sync. */
+static int resize_a(struct pl *p, uint64_t n)
 {
 	struct blob *b;
 	int rc = bst_open(p->bs, p->a, &b), rc2;
 
 	if (rc < 0)
 		return rc;
-	rc = bst_resize(b, 5);
+	rc = bst_resize(b, n);
 	if (rc == 0)
 		rc = bst_sync(b);
 	rc2 = bst_close(b);
 	return rc ? rc : rc2;
+}
+
+static int resize_up_op(struct pl *p)
+{
+	return resize_a(p, 5);
 }
 
 static void resize_up_verify(struct pl *p, bool done)
@@ -269,26 +281,12 @@ static void resize_up_verify(struct pl *p, bool done)
 /* resize down: freed clusters never show up in a new blob */
 static void resize_down_setup(struct pl *p)
 {
-	struct blob *b;
-
-	p->a = must_create(p, 5, false);
-	b = must_open(p, p->a);
-	must_write(p, b, 0, 5 * cs(p), 1);
-	assert_int_equal(bst_close(b), 0);
+	must_create_a(p, 5, false, 5 * cs(p));
 }
 
 static int resize_down_op(struct pl *p)
 {
-	struct blob *b;
-	int rc = bst_open(p->bs, p->a, &b), rc2;
-
-	if (rc < 0)
-		return rc;
-	rc = bst_resize(b, 2);
-	if (rc == 0)
-		rc = bst_sync(b);
-	rc2 = bst_close(b);
-	return rc ? rc : rc2;
+	return resize_a(p, 2);
 }
 
 static void resize_down_verify(struct pl *p, bool done)
@@ -310,12 +308,7 @@ static void resize_down_verify(struct pl *p, bool done)
 /* write + sync over allocated and unallocated clusters of a thin blob */
 static void write_setup(struct pl *p)
 {
-	struct blob *b;
-
-	p->a = must_create(p, 6, true);
-	b = must_open(p, p->a);
-	must_write(p, b, 0, cs(p) + unit(p), 1);
-	assert_int_equal(bst_close(b), 0);
+	must_create_a(p, 6, true, cs(p) + unit(p));
 }
 
 static int write_op(struct pl *p)
@@ -702,12 +695,7 @@ static void reuse_verify(struct pl *p, bool done)
  * nothing; the clusters given back never show up elsewhere */
 static void unmap_setup(struct pl *p)
 {
-	struct blob *b;
-
-	p->a = must_create(p, 6, true);
-	b = must_open(p, p->a);
-	must_write(p, b, 0, 6 * cs(p), 1);
-	assert_int_equal(bst_close(b), 0);
+	must_create_a(p, 6, true, 6 * cs(p));
 }
 
 static int unmap_op(struct pl *p)

@@ -16,83 +16,15 @@
 
 #include "blob_test.h"
 
-struct env {
-	const struct bst_geo *g;
-	struct bdev *dev;
-	struct blob_store *bs;
-	struct blob_channel *ch;
-};
-
-static void env_open(struct env *e, const struct bst_geo *g)
-{
-	struct blob_store_opts o = bst_opts(g);
-
-	e->g = g;
-	e->dev = bst_ram(g, false);
-	assert_int_equal(bst_init(e->dev, &o, &e->bs), 0);
-	e->ch = bst_channel(e->bs);
-}
-
-static void env_reload(struct env *e)
-{
-	assert_int_equal(blob_channel_destroy(e->ch), 0);
-	assert_int_equal(bst_unload(e->bs), 0);
-	assert_int_equal(bst_load(e->dev, false, &e->bs), 0);
-	e->ch = bst_channel(e->bs);
-}
-
-static void env_close(struct env *e)
-{
-	struct blob_check_report rep;
-
-	assert_int_equal(bst_check(e->bs, 0, &rep), 0);
-	assert_int_equal(rep.errors, 0);
-	assert_int_equal(blob_channel_destroy(e->ch), 0);
-	assert_int_equal(bst_unload(e->bs), 0);
-	assert_int_equal(bdev_destroy(e->dev), 0);
-}
-
-static uint64_t free_clusters(struct env *e)
-{
-	struct blob_store_info info;
-
-	blob_store_info_get(e->bs, &info);
-	return info.free_clusters;
-}
-
 /* Freed clusters come back after a grace period: poll for @want. */
-static void expect_free(struct env *e, uint64_t want)
+static void expect_free(struct bst_env *e, uint64_t want)
 {
-	for (int i = 0; i < 200 && free_clusters(e) != want; i++)
+	for (int i = 0; i < 200 && bst_env_free_clusters(e) != want; i++)
 		reactor_run_once(bst_reactor(), 1);
-	assert_int_equal(free_clusters(e), want);
+	assert_int_equal(bst_env_free_clusters(e), want);
 }
 
-static void put(struct env *e, struct blob *b, uint64_t id, uint64_t off,
-		size_t len, uint32_t v)
-{
-	void *buf = bst_alloc(len);
-
-	bst_pattern(buf, len, e->g->block_size, id, off, v);
-	assert_int_equal(bst_write(e->ch, b, off, buf, len), 0);
-	free(buf);
-}
-
-/* [off, off + len) of @b holds version @v written as @id (0: zeros). */
-static void expect(struct env *e, struct blob *b, uint64_t id, uint64_t off,
-		   size_t len, uint32_t v)
-{
-	uint32_t unit = e->g->block_size;
-	unsigned char *buf = bst_alloc(len);
-
-	assert_int_equal(bst_read(e->ch, b, off, buf, len), 0);
-	for (size_t i = 0; i < len; i += unit)
-		assert_int_equal(bst_pattern_version(buf + i, unit, id, off + i),
-				 v);
-	free(buf);
-}
-
-static struct blob *open_thin(struct env *e, uint64_t n, uint64_t *id)
+static struct blob *open_thin(struct bst_env *e, uint64_t n, uint64_t *id)
 {
 	struct blob *b;
 
@@ -106,35 +38,35 @@ static void check_committed(const struct bst_geo *g)
 {
 	uint64_t cs = g->cluster_size, id, before;
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	b = open_thin(&e, 8, &id);
-	put(&e, b, id, 0, 8 * cs, 1);
+	bst_env_put(&e, b, id, 0, 8 * cs, 1);
 	assert_int_equal(bst_sync(b), 0);
-	before = free_clusters(&e);
+	before = bst_env_free_clusters(&e);
 	assert_int_equal(bst_unmap(b, 2, 3), 0);
-	expect(&e, b, id, 0, 2 * cs, 1);
-	expect(&e, b, id, 2 * cs, 3 * cs, 0);
-	expect(&e, b, id, 5 * cs, 3 * cs, 1);
+	bst_env_expect(&e, b, id, 0, 2 * cs, 1);
+	bst_env_expect(&e, b, id, 2 * cs, 3 * cs, 0);
+	bst_env_expect(&e, b, id, 5 * cs, 3 * cs, 1);
 	/* still owned until the commit says otherwise */
-	assert_int_equal(free_clusters(&e), before);
+	assert_int_equal(bst_env_free_clusters(&e), before);
 	assert_int_equal(bst_sync(b), 0);
 	expect_free(&e, before + 3);
 	/* a write allocates again */
-	put(&e, b, id, 3 * cs, cs, 2);
-	assert_int_equal(free_clusters(&e), before + 2);
+	bst_env_put(&e, b, id, 3 * cs, cs, 2);
+	assert_int_equal(bst_env_free_clusters(&e), before + 2);
 	assert_int_equal(bst_close(b), 0);
-	env_reload(&e);
-	assert_int_equal(free_clusters(&e), before + 2);
+	bst_env_reload(&e);
+	assert_int_equal(bst_env_free_clusters(&e), before + 2);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
-	expect(&e, b, id, 0, 2 * cs, 1);
-	expect(&e, b, id, 2 * cs, cs, 0);
-	expect(&e, b, id, 3 * cs, cs, 2);
-	expect(&e, b, id, 4 * cs, cs, 0);
-	expect(&e, b, id, 5 * cs, 3 * cs, 1);
+	bst_env_expect(&e, b, id, 0, 2 * cs, 1);
+	bst_env_expect(&e, b, id, 2 * cs, cs, 0);
+	bst_env_expect(&e, b, id, 3 * cs, cs, 2);
+	bst_env_expect(&e, b, id, 4 * cs, cs, 0);
+	bst_env_expect(&e, b, id, 5 * cs, 3 * cs, 1);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 /* Clusters no commit recorded come back after the grace period alone. */
@@ -142,53 +74,53 @@ static void check_uncommitted(const struct bst_geo *g)
 {
 	uint64_t cs = g->cluster_size, id, before;
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	b = open_thin(&e, 4, &id);
 	assert_int_equal(bst_sync(b), 0);
-	before = free_clusters(&e);
-	put(&e, b, id, 0, 4 * cs, 1);
-	assert_int_equal(free_clusters(&e), before - 4);
+	before = bst_env_free_clusters(&e);
+	bst_env_put(&e, b, id, 0, 4 * cs, 1);
+	assert_int_equal(bst_env_free_clusters(&e), before - 4);
 	assert_int_equal(bst_unmap(b, 1, 2), 0);
 	expect_free(&e, before - 2);
-	expect(&e, b, id, cs, 2 * cs, 0);
+	bst_env_expect(&e, b, id, cs, 2 * cs, 0);
 	assert_int_equal(bst_close(b), 0);
-	env_reload(&e);
-	assert_int_equal(free_clusters(&e), before - 2);
+	bst_env_reload(&e);
+	assert_int_equal(bst_env_free_clusters(&e), before - 2);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
-	expect(&e, b, id, 0, cs, 1);
-	expect(&e, b, id, cs, 2 * cs, 0);
-	expect(&e, b, id, 3 * cs, cs, 1);
+	bst_env_expect(&e, b, id, 0, cs, 1);
+	bst_env_expect(&e, b, id, cs, 2 * cs, 0);
+	bst_env_expect(&e, b, id, 3 * cs, cs, 1);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 static void check_errors(const struct bst_geo *g)
 {
 	uint64_t id, thick, snap, before;
 	struct blob *b, *t, *s;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	b = open_thin(&e, 8, &id);
 	assert_int_equal(bst_unmap(b, 7, 2), -EINVAL);
 	assert_int_equal(bst_unmap(b, 9, 0), -EINVAL);
 	assert_int_equal(bst_unmap(b, 8, 0), 0);
-	before = free_clusters(&e);
+	before = bst_env_free_clusters(&e);
 	assert_int_equal(bst_unmap(b, 0, 8), 0); /* nothing allocated */
-	assert_int_equal(free_clusters(&e), before);
+	assert_int_equal(bst_env_free_clusters(&e), before);
 	assert_int_equal(bst_create(e.bs, 2, false, &thick), 0);
 	assert_int_equal(bst_open(e.bs, thick, &t), 0);
 	assert_int_equal(bst_unmap(t, 0, 1), -EINVAL);
 	assert_int_equal(bst_close(t), 0);
-	put(&e, b, id, 0, g->cluster_size, 1);
+	bst_env_put(&e, b, id, 0, g->cluster_size, 1);
 	assert_int_equal(bst_snapshot(b, &snap), 0);
 	assert_int_equal(bst_open(e.bs, snap, &s), 0);
 	assert_int_equal(bst_unmap(s, 0, 1), -EPERM);
 	assert_int_equal(bst_close(s), 0);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 /* A clone's unmapped cluster reads its parent's data again. */
@@ -196,22 +128,22 @@ static void check_clone(const struct bst_geo *g)
 {
 	uint64_t cs = g->cluster_size, id, snap;
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	b = open_thin(&e, 4, &id);
-	put(&e, b, id, 0, 4 * cs, 1);
+	bst_env_put(&e, b, id, 0, 4 * cs, 1);
 	assert_int_equal(bst_snapshot(b, &snap), 0);
-	put(&e, b, id, cs, cs, 2);
-	expect(&e, b, id, cs, cs, 2);
+	bst_env_put(&e, b, id, cs, cs, 2);
+	bst_env_expect(&e, b, id, cs, cs, 2);
 	assert_int_equal(bst_unmap(b, 0, 4), 0);
-	expect(&e, b, id, 0, 4 * cs, 1);
+	bst_env_expect(&e, b, id, 0, 4 * cs, 1);
 	assert_int_equal(bst_close(b), 0);
-	env_reload(&e);
+	bst_env_reload(&e);
 	assert_int_equal(bst_open(e.bs, id, &b), 0);
-	expect(&e, b, id, 0, 4 * cs, 1);
+	bst_env_expect(&e, b, id, 0, 4 * cs, 1);
 	assert_int_equal(bst_close(b), 0);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 struct io_wait {
@@ -236,13 +168,13 @@ static void check_inflight(const struct bst_geo *g)
 	struct iovec v[4];
 	unsigned char *buf = bst_alloc(4 * cs);
 	struct blob *b;
-	struct env e;
+	struct bst_env e;
 
-	env_open(&e, g);
+	bst_env_open(&e, g);
 	b = open_thin(&e, 4, &id);
 	assert_int_equal(bst_sync(b), 0);
-	before = free_clusters(&e);
-	put(&e, b, id, 0, 4 * cs, 1);
+	before = bst_env_free_clusters(&e);
+	bst_env_put(&e, b, id, 0, 4 * cs, 1);
 	assert_int_equal(bst_sync(b), 0);
 	bst_pattern(buf, 4 * cs, g->block_size, id, 0, 2);
 	for (int i = 0; i < 4; i++) {
@@ -255,10 +187,10 @@ static void check_inflight(const struct bst_geo *g)
 	assert_int_equal(w.err, 0);
 	assert_int_equal(bst_sync(b), 0);
 	expect_free(&e, before);
-	expect(&e, b, id, 0, 4 * cs, 0);
+	bst_env_expect(&e, b, id, 0, 4 * cs, 0);
 	assert_int_equal(bst_close(b), 0);
 	free(buf);
-	env_close(&e);
+	bst_env_close(&e);
 }
 
 #define FOR_GEOS(fn)                                 \

@@ -25,6 +25,7 @@
 
 #include "bfs_test.h"
 #include "fs/bfs/bfs_internal.h"
+#include "power_sweep.h"
 #include "vhostfs/log.h"
 
 #define CUT_MAX 1200
@@ -57,20 +58,6 @@ static void patterns(void)
 		v2[i] = (uint8_t)(i * 11 + 3);
 }
 
-struct mode {
-	enum bdev_loss_mode loss;
-	bool torn;
-};
-
-static const struct mode modes[] = {
-	{ BDEV_LOSS_DROP_ALL, false },
-	{ BDEV_LOSS_KEEP_ALL, false },
-	{ BDEV_LOSS_KEEP_PREFIX, false },
-	{ BDEV_LOSS_KEEP_RANDOM, false },
-	{ BDEV_LOSS_KEEP_RANDOM_BLOCKS, false },
-	{ BDEV_LOSS_KEEP_ALL, true },
-};
-
 static struct bdev *base_build(uint32_t journal)
 {
 	struct bfs_mkfs_opts mo = { .journal_blocks = journal };
@@ -83,9 +70,7 @@ static struct bdev *base_build(uint32_t journal)
 	assert_int_equal(bt_mkdir(&t, t.root, "a", 0755, &a), 0);
 	assert_int_equal(bt_mkdir(&t, t.root, "b", 0755, &b), 0);
 	bt_forget(&t, bt_put(&t, a.inode, "x", xdata, sizeof(xdata), true));
-	assert_int_equal(bt_unmount(&t), 0);
-	assert_int_equal(bst_unload(t.bs), 0);
-	return t.dev;
+	return ps_base_close(&t);
 }
 
 /* --- the workload --------------------------------------------------------- */
@@ -106,60 +91,37 @@ static int lookup2(struct bt *t, const char *dir, const char *name,
 static int syncfs(struct bt *t)
 {
 	struct fs_entry e;
-	struct fs_file *f;
 	int rc = bt_lookup(t, t->root, "keep2", &e);
 
-	/* fsync of any file commits everything applied so far */
 	if (rc == -ENOENT)
 		rc = bt_mknod(t, t->root, "keep2", S_IFREG | 0644, 0, &e);
 	if (rc)
 		return rc;
-	rc = bt_open(t, e.inode, O_RDONLY, &f);
-	if (rc == 0) {
-		rc = bt_fsync(t, f);
-		bt_release(t, f);
-	}
+	rc = ps_fsync(t, e.inode);
 	bt_forget(t, e.inode);
 	return rc;
 }
 
 static int step_new(struct bt *t)
 {
-	struct fs_entry a, e;
-	struct fs_file *f;
+	struct fs_entry a;
 	int rc = bt_lookup(t, t->root, "a", &a);
 
 	if (rc)
 		return rc;
-	rc = bt_create(t, a.inode, "new", 0644, &e, &f);
+	rc = ps_put(t, a.inode, "new", v1, NLEN);
 	bt_forget(t, a.inode);
-	if (rc)
-		return rc;
-	if (bt_write(t, f, 0, v1, NLEN) != NLEN)
-		rc = -EIO;
-	if (rc == 0)
-		rc = bt_fsync(t, f);
-	bt_release(t, f);
-	bt_forget(t, e.inode);
 	return rc;
 }
 
 static int step_over(struct bt *t)
 {
 	struct fs_entry e;
-	struct fs_file *f;
 	int rc = lookup2(t, "a", "new", &e);
 
 	if (rc)
 		return rc;
-	rc = bt_open(t, e.inode, O_RDWR, &f);
-	if (rc == 0) {
-		if (bt_write(t, f, 5000, v2 + 5000, 4000) != 4000)
-			rc = -EIO;
-		if (rc == 0)
-			rc = bt_fsync(t, f);
-		bt_release(t, f);
-	}
+	rc = ps_write(t, e.inode, 5000, v2 + 5000, 4000);
 	bt_forget(t, e.inode);
 	return rc;
 }
@@ -187,21 +149,11 @@ static int step_burst(struct bt *t, struct model *m)
 	char name[16], data[100];
 
 	for (int i = 0; i < BURST; i++) {
-		struct fs_entry e;
-		struct fs_file *f;
 		int rc;
 
 		snprintf(name, sizeof(name), "s%d", i);
 		memset(data, 'a' + i % 26, sizeof(data));
-		rc = bt_create(t, t->root, name, 0644, &e, &f);
-		if (rc)
-			return rc;
-		if (bt_write(t, f, 0, data, sizeof(data)) != sizeof(data))
-			rc = -EIO;
-		if (rc == 0)
-			rc = bt_fsync(t, f);
-		bt_release(t, f);
-		bt_forget(t, e.inode);
+		rc = ps_put(t, t->root, name, data, sizeof(data));
 		if (rc)
 			return rc;
 		m->synced = i + 1;
@@ -209,8 +161,9 @@ static int step_burst(struct bt *t, struct model *m)
 	return 0;
 }
 
-static int workload(struct bt *t, struct model *m)
+static int workload(struct bt *t, void *arg)
 {
+	struct model *m = arg;
 	int rc = m->burst ? step_burst(t, m) : 0;
 
 	if (rc)
@@ -233,6 +186,9 @@ static int workload(struct bt *t, struct model *m)
 	if (rc == 0)
 		rc = syncfs(t);
 	m->done[M_EXCH] = rc == 0;
+	/* the small journal was checkpointed mid-run */
+	if (rc == 0 && m->burst)
+		assert_true(((struct bfs *)t->fs)->j.checkpoints >= 2);
 	return rc;
 }
 
@@ -298,8 +254,9 @@ static void scan(struct bt *t, struct fs_inode *dir, struct seen *s, int depth)
 	}
 }
 
-static void verify(struct bt *t, const struct model *m)
+static void verify(struct bt *t, const void *arg)
 {
+	const struct model *m = arg;
 	struct seen s = { 0 };
 
 	if (getenv("BFS_TEST_VERBOSE"))
@@ -323,105 +280,27 @@ static void verify(struct bt *t, const struct model *m)
 
 /* --- the runner ----------------------------------------------------------- */
 
-static struct bdev *copy_of(struct bdev *ram)
+static void sweep(const char *name, uint32_t journal, bool burst)
 {
-	struct bdev_loss_policy all = { .mode = BDEV_LOSS_KEEP_ALL };
-	struct bdev *img;
-
-	assert_int_equal(bdev_ram_crash_image(ram, &all, &img), 0);
-	return img;
-}
-
-static uint64_t base_vol(struct bdev *base)
-{
-	struct blob_store *bs;
-	uint64_t id = 0;
-	size_t n;
-
-	assert_int_equal(bst_load(base, true, &bs), 0);
-	assert_int_equal(bst_list(bs, BLOB_ID_NONE, &id, 1, &n), 0);
-	assert_int_equal(n, 1);
-	assert_int_equal(bst_unload(bs), 0);
-	return id;
-}
-
-static bool run_cut(struct bdev *base, uint64_t vol, const struct mode *md,
-		    uint64_t cut, bool burst)
-{
-	struct bdev_fault_config fc = {
-		.power_cut_write = cut,
-		.tear_blocks = md->torn ? (uint32_t)(1 + cut % 3) : 0,
-		.loss = { .mode = md->loss, .seed = cut * 7919 + md->loss,
-			  .keep = cut % 5 },
+	const struct model init = { .burst = burst };
+	const struct ps_scen sc = {
+		.name = name, .work = workload, .verify = verify,
+		.model_init = &init, .model_size = sizeof(init),
+		.cut_max = CUT_MAX,
 	};
-	struct bdev *dev = copy_of(base), *fault, *img;
-	struct model m = { .burst = burst };
-	struct bt t = { .vol = vol };
-	bool lost, done = false;
-	int rc;
 
-	fc.base = dev;
-	assert_int_equal(bdev_fault_create(&fc, &fault), 0);
-	rc = bst_load(fault, false, &t.bs);
-	if (rc == 0) {
-		if (bt_mount(&t) == 0) {
-			done = workload(&t, &m) == 0;
-			/* the small journal was checkpointed mid-run */
-			if (done && burst)
-				assert_true(((struct bfs *)t.fs)->j.checkpoints >=
-					    2);
-			bt_forget(&t, t.root);
-			done = bt_unmount(&t) == 0 && done;
-		}
-		rc = bst_unload(t.bs);
-	}
-	lost = bdev_fault_power_lost(fault);
-	assert_true((rc == 0 && done) || lost);
-	assert_int_equal(bdev_fault_crash_image(fault, &img), 0);
-	assert_int_equal(bdev_destroy(fault), 0);
-	assert_int_equal(bdev_destroy(dev), 0);
-	/* what survived */
-	assert_int_equal(bst_load(img, false, &t.bs), 0);
-	assert_int_equal(bt_mount(&t), 0);
-	verify(&t, &m);
-	assert_int_equal(bt_unmount(&t), 0);
-	assert_int_equal(bt_mount(&t), 0);
-	bt_check(&t);
-	t.dev = img;
-	bt_teardown(&t);
-	return lost;
-}
-
-static void sweep(uint32_t journal, bool burst)
-{
-	struct bdev *base = base_build(journal);
-	uint64_t vol = base_vol(base);
-
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		uint64_t cut = 1;
-
-		while (run_cut(base, vol, &modes[i], cut, burst)) {
-			cut++;
-			if (cut > CUT_MAX)
-				fail_msg("no end after %d cuts", CUT_MAX);
-		}
-		if (getenv("BFS_TEST_VERBOSE"))
-			fprintf(stderr, "mode %d%s: %llu cuts\n",
-				(int)modes[i].loss, modes[i].torn ? " torn" : "",
-				(unsigned long long)cut);
-	}
-	assert_int_equal(bdev_destroy(base), 0);
+	ps_sweep(base_build(journal), &sc);
 }
 
 static void test_sweep(void **state)
 {
-	sweep(0, false);
+	sweep("core", 0, false);
 }
 
 /* The smallest journal: checkpoints happen in the middle of the run. */
 static void test_sweep_checkpoints(void **state)
 {
-	sweep(BFS_JOURNAL_MIN_BLOCKS, true);
+	sweep("checkpoints", BFS_JOURNAL_MIN_BLOCKS, true);
 }
 
 /* --- space: block reuse, truncate, clones (alloc.c, copy.c) ----------------- */
@@ -440,8 +319,8 @@ struct sp_model {
 struct sp_scen {
 	const char *name;
 	void (*setup)(struct bt *t);
-	int (*work)(struct bt *t, struct sp_model *m);
-	void (*verify)(struct bt *t, const struct sp_model *m);
+	int (*work)(struct bt *t, void *m);      /* on a struct sp_model */
+	void (*verify)(struct bt *t, const void *m);
 };
 
 struct sp_wait {
@@ -488,19 +367,7 @@ static long sp_copy(struct bt *t, struct fs_file *in, struct fs_file *out,
 static int sp_put(struct bt *t, const char *name, const uint8_t *buf,
 		  size_t len)
 {
-	struct fs_entry e;
-	struct fs_file *f;
-	int rc = bt_create(t, t->root, name, 0644, &e, &f);
-
-	if (rc)
-		return rc;
-	if (bt_write(t, f, 0, buf, len) != (long)len)
-		rc = -EIO;
-	if (rc == 0)
-		rc = bt_fsync(t, f);
-	bt_release(t, f);
-	bt_forget(t, e.inode);
-	return rc;
+	return ps_put(t, t->root, name, buf, len);
 }
 
 /* Length of @name (-ENOENT) with its bytes in @buf. */
@@ -527,8 +394,9 @@ static void reuse_setup(struct bt *t)
 	assert_int_equal(sp_put(t, "big", sp1, SP_BIG), 0);
 }
 
-static int reuse_work(struct bt *t, struct sp_model *m)
+static int reuse_work(struct bt *t, void *arg)
 {
+	struct sp_model *m = arg;
 	struct fs_entry e;
 	struct fs_file *f;
 	int rc = bt_lookup(t, t->root, "big", &e);
@@ -558,10 +426,14 @@ static int reuse_work(struct bt *t, struct sp_model *m)
 	return rc;
 }
 
-static void reuse_verify(struct bt *t, const struct sp_model *m)
+static void reuse_verify(struct bt *t, const void *arg)
 {
 	static uint8_t buf[SP_BIG + 4096];
-	long n = sp_get(t, "big", buf, sizeof(buf));
+	const struct sp_model *m = arg;
+	long n;
+
+	bt_check(t); /* no block owned twice, refcounts exact */
+	n = sp_get(t, "big", buf, sizeof(buf));
 
 	if (m->gone)
 		assert_int_equal(n, -ENOENT);
@@ -593,25 +465,18 @@ static int clone_write(struct bt *t, const char *name, uint64_t off,
 		       const uint8_t *buf, size_t len)
 {
 	struct fs_entry e;
-	struct fs_file *f;
 	int rc = bt_lookup(t, t->root, name, &e);
 
 	if (rc)
 		return rc;
-	rc = bt_open(t, e.inode, O_RDWR, &f);
-	if (rc == 0) {
-		if (bt_write(t, f, off, buf, len) != (long)len)
-			rc = -EIO;
-		if (rc == 0)
-			rc = bt_fsync(t, f);
-		bt_release(t, f);
-	}
+	rc = ps_write(t, e.inode, off, buf, len);
 	bt_forget(t, e.inode);
 	return rc;
 }
 
-static int clone_work(struct bt *t, struct sp_model *m)
+static int clone_work(struct bt *t, void *arg)
 {
+	struct sp_model *m = arg;
 	struct fs_entry es, ed;
 	struct fs_file *fs_, *fd;
 	int rc = bt_lookup(t, t->root, "src", &es);
@@ -647,11 +512,15 @@ static int clone_work(struct bt *t, struct sp_model *m)
 	return rc;
 }
 
-static void clone_verify(struct bt *t, const struct sp_model *m)
+static void clone_verify(struct bt *t, const void *arg)
 {
 	static uint8_t buf[SP_SRC + 4096], want[SP_SRC];
-	long n = sp_get(t, "src", buf, sizeof(buf));
+	const struct sp_model *m = arg;
+	long n;
 	bool b3;
+
+	bt_check(t); /* no block owned twice, refcounts exact */
+	n = sp_get(t, "src", buf, sizeof(buf));
 
 	if (getenv("BFS_TEST_VERBOSE"))
 		fprintf(stderr, "clone verify: clone %d cow %d unlinking %d "
@@ -692,82 +561,21 @@ static struct bdev *sp_base(const struct sp_scen *sc)
 
 	bt_setup(&t, DEV, 16384, true);
 	sc->setup(&t);
-	assert_int_equal(bt_unmount(&t), 0);
-	assert_int_equal(bst_unload(t.bs), 0);
-	return t.dev;
-}
-
-static bool sp_cut(const struct sp_scen *sc, struct bdev *base, uint64_t vol,
-		   const struct mode *md, uint64_t cut)
-{
-	struct bdev_fault_config fc = {
-		.power_cut_write = cut,
-		.tear_blocks = md->torn ? (uint32_t)(1 + cut % 3) : 0,
-		.loss = { .mode = md->loss, .seed = cut * 7919 + md->loss,
-			  .keep = cut % 5 },
-	};
-	struct bdev *dev = copy_of(base), *fault, *img;
-	struct blob_check_report rep;
-	struct sp_model m = { 0 };
-	struct bt t = { .vol = vol };
-	bool lost, done = false;
-	int rc;
-
-	fc.base = dev;
-	assert_int_equal(bdev_fault_create(&fc, &fault), 0);
-	rc = bst_load(fault, false, &t.bs);
-	if (rc == 0) {
-		if (bt_mount(&t) == 0) {
-			done = sc->work(&t, &m) == 0;
-			bt_forget(&t, t.root);
-			done = bt_unmount(&t) == 0 && done;
-		}
-		rc = bst_unload(t.bs);
-	}
-	lost = bdev_fault_power_lost(fault);
-	assert_true((rc == 0 && done) || lost);
-	assert_int_equal(bdev_fault_crash_image(fault, &img), 0);
-	assert_int_equal(bdev_destroy(fault), 0);
-	assert_int_equal(bdev_destroy(dev), 0);
-	assert_int_equal(bst_load(img, false, &t.bs), 0);
-	assert_int_equal(bt_mount(&t), 0);
-	bt_check(&t); /* no block owned twice, refcounts exact */
-	sc->verify(&t, &m);
-	assert_int_equal(bt_unmount(&t), 0);
-	assert_int_equal(bt_mount(&t), 0);
-	bt_check(&t);
-	assert_int_equal(bt_unmount(&t), 0);
-	/* the store agrees: clusters given back are nobody's */
-	assert_int_equal(bst_check(t.bs, 0, &rep), 0);
-	assert_int_equal(rep.errors, 0);
-	assert_int_equal(bst_unload(t.bs), 0);
-	assert_int_equal(bdev_destroy(img), 0);
-	return lost;
+	return ps_base_close(&t);
 }
 
 static void test_sweep_space(void **state)
 {
 	for (size_t i = 0; i < sizeof(sp_scens) / sizeof(sp_scens[0]); i++) {
-		const struct sp_scen *sc = &sp_scens[i];
-		struct bdev *base = sp_base(sc);
-		uint64_t vol = base_vol(base);
+		const struct sp_scen *sp = &sp_scens[i];
+		const struct ps_scen sc = {
+			.name = sp->name, .work = sp->work,
+			.verify = sp->verify,
+			.model_size = sizeof(struct sp_model),
+			.cut_max = CUT_MAX, .store_check = true,
+		};
 
-		for (size_t k = 0; k < sizeof(modes) / sizeof(modes[0]); k++) {
-			uint64_t cut = 1;
-
-			while (sp_cut(sc, base, vol, &modes[k], cut)) {
-				cut++;
-				if (cut > CUT_MAX)
-					fail_msg("%s: no end after %d cuts",
-						 sc->name, CUT_MAX);
-			}
-			if (getenv("BFS_TEST_VERBOSE"))
-				fprintf(stderr, "%s mode %d%s: %llu cuts\n",
-					sc->name, (int)modes[k].loss,
-					modes[k].torn ? " torn" : "",
-					(unsigned long long)cut);
-		}
-		assert_int_equal(bdev_destroy(base), 0);
+		ps_sweep(sp_base(sp), &sc);
 	}
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_power_ext.c - the power-loss sweep over the operations beyond the
- * core (test_power.c has the runner's model): xattrs (a 20000-byte value
+ * core (the runner is power_sweep.c): xattrs (a 20000-byte value
  * replaced by a small one, an ACL, a remove), fallocate with a punch, and
  * an O_TMPFILE file linked after its fsync.  For each loss mode and cut =
  * 1, 2, ...: a copy of the base image loses power after write `cut`, the
@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "bfs_test_ext.h"
+#include "power_sweep.h"
 #include "vhostfs/log.h"
 
 #define CUT_MAX 1500
@@ -55,9 +56,7 @@ static struct bdev *base_build(void)
 
 	bt_setup(&t, DEV, 16384, true);
 	bt_forget(&t, bt_put(&t, t.root, "keep", pat, sizeof(pat), true));
-	assert_int_equal(bt_unmount(&t), 0);
-	assert_int_equal(bst_unload(t.bs), 0);
-	return t.dev;
+	return ps_base_close(&t);
 }
 
 /* --- the workload --------------------------------------------------------- */
@@ -65,16 +64,11 @@ static struct bdev *base_build(void)
 static int syncfs(struct bt *t)
 {
 	struct fs_entry e;
-	struct fs_file *f;
 	int rc = bt_lookup(t, t->root, "keep", &e);
 
 	if (rc)
 		return rc;
-	rc = bt_open(t, e.inode, O_RDONLY, &f);
-	if (rc == 0) {
-		rc = bt_fsync(t, f); /* commits everything applied */
-		bt_release(t, f);
-	}
+	rc = ps_fsync(t, e.inode);
 	bt_forget(t, e.inode);
 	return rc;
 }
@@ -137,8 +131,9 @@ static int step_tmpfile(struct bt *t)
 	return rc;
 }
 
-static int workload(struct bt *t, struct model *m)
+static int workload(struct bt *t, void *arg)
 {
+	struct model *m = arg;
 	int rc = on_keep(t, "user.big", v1, V1);
 
 	m->done[M_X1] = rc == 0;
@@ -219,8 +214,9 @@ static void verify_fa(struct bt *t, const struct model *m)
 	}
 }
 
-static void verify(struct bt *t, const struct model *m)
+static void verify(struct bt *t, const void *arg)
 {
+	const struct model *m = arg;
 	long n;
 
 	bt_check(t);
@@ -236,106 +232,14 @@ static void verify(struct bt *t, const struct model *m)
 	}
 }
 
-/* --- the runner (as in test_power.c) ------------------------------------- */
-
-struct mode {
-	enum bdev_loss_mode loss;
-	bool torn;
-};
-
-static const struct mode modes[] = {
-	{ BDEV_LOSS_DROP_ALL, false },
-	{ BDEV_LOSS_KEEP_ALL, false },
-	{ BDEV_LOSS_KEEP_PREFIX, false },
-	{ BDEV_LOSS_KEEP_RANDOM, false },
-	{ BDEV_LOSS_KEEP_RANDOM_BLOCKS, false },
-	{ BDEV_LOSS_KEEP_ALL, true },
-};
-
-static struct bdev *copy_of(struct bdev *ram)
-{
-	struct bdev_loss_policy all = { .mode = BDEV_LOSS_KEEP_ALL };
-	struct bdev *img;
-
-	assert_int_equal(bdev_ram_crash_image(ram, &all, &img), 0);
-	return img;
-}
-
-static uint64_t base_vol(struct bdev *base)
-{
-	struct blob_store *bs;
-	uint64_t id = 0;
-	size_t n;
-
-	assert_int_equal(bst_load(base, true, &bs), 0);
-	assert_int_equal(bst_list(bs, BLOB_ID_NONE, &id, 1, &n), 0);
-	assert_int_equal(n, 1);
-	assert_int_equal(bst_unload(bs), 0);
-	return id;
-}
-
-static bool run_cut(struct bdev *base, uint64_t vol, const struct mode *md,
-		    uint64_t cut)
-{
-	struct bdev_fault_config fc = {
-		.power_cut_write = cut,
-		.tear_blocks = md->torn ? (uint32_t)(1 + cut % 3) : 0,
-		.loss = { .mode = md->loss, .seed = cut * 7919 + md->loss,
-			  .keep = cut % 5 },
-	};
-	struct bdev *dev = copy_of(base), *fault, *img;
-	struct model m = { { false } };
-	struct bt t = { .vol = vol };
-	bool lost, done = false;
-	int rc;
-
-	fc.base = dev;
-	assert_int_equal(bdev_fault_create(&fc, &fault), 0);
-	rc = bst_load(fault, false, &t.bs);
-	if (rc == 0) {
-		if (bt_mount(&t) == 0) {
-			done = workload(&t, &m) == 0;
-			bt_forget(&t, t.root);
-			done = bt_unmount(&t) == 0 && done;
-		}
-		rc = bst_unload(t.bs);
-	}
-	lost = bdev_fault_power_lost(fault);
-	assert_true((rc == 0 && done) || lost);
-	assert_int_equal(bdev_fault_crash_image(fault, &img), 0);
-	assert_int_equal(bdev_destroy(fault), 0);
-	assert_int_equal(bdev_destroy(dev), 0);
-	assert_int_equal(bst_load(img, false, &t.bs), 0);
-	assert_int_equal(bt_mount(&t), 0);
-	verify(&t, &m);
-	assert_int_equal(bt_unmount(&t), 0);
-	assert_int_equal(bt_mount(&t), 0);
-	bt_check(&t);
-	t.dev = img;
-	bt_teardown(&t);
-	return lost;
-}
-
 static void test_sweep_ext(void **state)
 {
-	struct bdev *base = base_build();
-	uint64_t vol = base_vol(base);
+	const struct ps_scen sc = {
+		.name = "ext", .work = workload, .verify = verify,
+		.model_size = sizeof(struct model), .cut_max = CUT_MAX,
+	};
 
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		uint64_t cut = 1;
-
-		while (run_cut(base, vol, &modes[i], cut)) {
-			cut++;
-			if (cut > CUT_MAX)
-				fail_msg("no end after %d cuts", CUT_MAX);
-		}
-		if (getenv("BFS_TEST_VERBOSE"))
-			fprintf(stderr, "mode %d%s: %llu cuts\n",
-				(int)modes[i].loss,
-				modes[i].torn ? " torn" : "",
-				(unsigned long long)cut);
-	}
-	assert_int_equal(bdev_destroy(base), 0);
+	ps_sweep(base_build(), &sc);
 }
 
 int main(void)
