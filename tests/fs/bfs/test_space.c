@@ -281,6 +281,8 @@ static uint64_t cold_lookup(struct bt *t, const char *name)
 	assert_int_equal(bt_unmount(t), 0);
 	assert_int_equal(bt_mount(t), 0);
 	assert_int_equal(bt_lookup(t, t->root, "d", &d), 0);
+	/* the mount's background work (unmaps) must not be counted */
+	settle(t);
 	fs = (struct bfs *)t->fs;
 	before = fs->loads;
 	assert_int_equal(bt_lookup(t, d.inode, name, &e), 0);
@@ -329,8 +331,12 @@ static void test_huge_dir(void **state)
 				(unsigned long long)worst,
 				(unsigned long long)(((struct bfs *)t.fs)
 					->st.used_blocks >> 8));
-		/* the dirent's path, and the inode's leaf: depth + 1 */
-		assert_true(worst <= levels + 1);
+		/*
+		 * The dirent's path and the inode's leaf: depth + 1; + 1 when
+		 * the name's hash lands at a leaf's edge and the search looks
+		 * at the neighbour (the hash key is random per mkfs).
+		 */
+		assert_true(worst <= levels + 2);
 		assert_true(levels <= 4);
 		assert_int_equal(bt_lookup(&t, t.root, "d", &d), 0);
 	}
