@@ -387,6 +387,10 @@ uint64_t bfs_name_hash(const struct bfs *fs, const char *name, size_t len);
  * NULL), -ENOENT (*@k = the free key a new entry would take, or off
  * BFS_OFF_MASK when all 256 collision slots are taken), BFS_AGAIN.
  */
+/* A dirent item's value: the largest, and one encoded into @buf. */
+#define BFS_DIRENT_MAX (sizeof(struct bfs_ddirent) + 256)
+uint16_t bfs_dirent_encode(uint8_t *buf, const char *name, uint64_t ino,
+			   mode_t mode);
 int bfs_dirent_find(struct bfs *fs, uint64_t dir, const char *name,
 		    struct bfs_key *k, uint64_t *ino);
 uint8_t bfs_mode_dtype(mode_t mode);

@@ -76,6 +76,19 @@ static bool dirent_ok(const void *val, uint16_t len)
 	return len > sizeof(*d) && len - sizeof(*d) == d->name_len;
 }
 
+uint16_t bfs_dirent_encode(uint8_t *buf, const char *name, uint64_t ino,
+			   mode_t mode)
+{
+	struct bfs_ddirent *de = (void *)buf;
+	size_t n = strlen(name); /* the engine checked: 1 .. 255 */
+
+	de->ino = ino;
+	de->dtype = bfs_mode_dtype(mode);
+	de->name_len = (uint8_t)n;
+	memcpy(de->name, name, n);
+	return (uint16_t)(sizeof(*de) + n);
+}
+
 int bfs_dirent_find(struct bfs *fs, uint64_t dir, const char *name,
 		    struct bfs_key *k, uint64_t *ino)
 {

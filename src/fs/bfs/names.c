@@ -154,15 +154,9 @@ static void new_dinode(const struct bfs_op *op, const struct bfs_dinode *pd,
 static int dirent_put(struct bfs *fs, struct bfs_key k, const char *name,
 		      uint64_t ino, mode_t mode)
 {
-	uint8_t buf[sizeof(struct bfs_ddirent) + 256];
-	struct bfs_ddirent *de = (void *)buf;
-	size_t n = strlen(name);
+	uint8_t buf[BFS_DIRENT_MAX];
 
-	de->ino = ino;
-	de->dtype = bfs_mode_dtype(mode);
-	de->name_len = (uint8_t)n;
-	memcpy(de->name, name, n);
-	return bfs_tree_insert(fs, k, buf, (uint16_t)(sizeof(*de) + n));
+	return bfs_tree_insert(fs, k, buf, bfs_dirent_encode(buf, name, ino, mode));
 }
 
 /* Prepare: the paths of the new inode's items are cached. */
